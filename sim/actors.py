@@ -1,0 +1,109 @@
+"""Print the actor knowledge base: ``python -m sim.actors [--json] [--knowledge PATH]``.
+
+Each value is shown as ``mode [low–high]`` with the short name of its source (``001`` for a seed article,
+``assumed`` for an assumption). ``--json`` emits the same content as JSON. A malformed file prints one line to
+stderr and exits with status 2.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sim.knowledge import ASSUMPTION, ConfigError, KnowledgeBase, Source, Uncertain, load_knowledge
+
+
+def short_source(source: Source) -> str:
+    """``001`` for ``001_92b0….txt``; ``assumed`` for an assumption."""
+    return "assumed" if source.seed == ASSUMPTION else source.seed.split("_", 1)[0]
+
+
+def value_json(u: Uncertain) -> dict[str, Any]:
+    """One uncertain value as JSON: ``value`` is the mode."""
+    return {"value": u.mode, "low": u.low, "high": u.high, "dist": u.dist,
+            "source": u.source.model_dump(exclude_none=True)}
+
+
+def to_json(kb: KnowledgeBase) -> dict[str, Any]:
+    """The knowledge base as plain JSON-ready data."""
+    actors = {
+        actor_id: {
+            "name": actor.name,
+            "capability": value_json(actor.capability),
+            "risk_attitude": value_json(actor.risk_attitude),
+            "resolve": value_json(actor.resolve),
+            "position": {i: value_json(u) for i, u in actor.position.items()},
+            "salience": {i: value_json(u) for i, u in actor.salience.items()},
+        }
+        for actor_id, actor in kb.actors.items()
+    }
+    return {
+        "baseline": kb.baseline.model_dump(),
+        "issues": {i: issue.model_dump() for i, issue in kb.issues.items()},
+        "actors": actors,
+        "relations": {
+            "alignment": {k: value_json(u) for k, u in kb.relations.alignment.items()},
+            "trust": {k: value_json(u) for k, u in kb.relations.trust.items()},
+        },
+    }
+
+
+def cell(u: Uncertain, digits: int) -> str:
+    """``mode [low–high]``, or just the value when fixed."""
+    if u.dist == "fixed":
+        return f"{u.mode:.{digits}f} (fixed)"
+    return f"{u.mode:.{digits}f} [{u.low:.{digits}f}–{u.high:.{digits}f}]"
+
+
+def print_tables(kb: KnowledgeBase, console: Console) -> None:
+    """Per actor a table of traits and issue stances, then one table of relations by pair."""
+    console.print(f"[bold]Knowledge base as of {kb.baseline.as_of}[/bold]")
+    for i, issue in kb.issues.items():
+        console.print(f"  [cyan]{i}[/cyan]: {issue.label} (0 = {issue.scale_0}; 100 = {issue.scale_100})")
+    for actor_id, actor in kb.actors.items():
+        table = Table(title=f"{actor.name} ({actor_id})", title_justify="left")
+        for column in ("", "position / value", "src", "salience", "src"):
+            table.add_column(column)
+        for name in ("capability", "risk_attitude", "resolve"):
+            u: Uncertain = getattr(actor, name)
+            table.add_row(name, cell(u, 2), short_source(u.source), "", "")
+        for i in kb.issue_ids:
+            p, s = actor.position[i], actor.salience[i]
+            table.add_row(i, cell(p, 0), short_source(p.source), cell(s, 0), short_source(s.source))
+        console.print(table)
+    table = Table(title="Relations: alignment (-1..+1) and trust (a>b: how far a believes b, 0..1)",
+                  title_justify="left")
+    for column in ("a~b", "alignment", "trust a>b", "trust b>a"):
+        table.add_column(column, no_wrap=column == "a~b")
+    for key, align in kb.relations.alignment.items():
+        a, b = key.split("~")
+        ab, ba = kb.relations.trust[f"{a}>{b}"], kb.relations.trust[f"{b}>{a}"]
+        table.add_row(key, *(f"{cell(u, 2)} {short_source(u.source)}" for u in (align, ab, ba)))
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m sim.actors", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="emit JSON instead of tables")
+    parser.add_argument("--knowledge", type=Path, default=None, metavar="PATH",
+                        help="knowledge base YAML (default: scenarios/knowledge/baseline.yaml)")
+    args = parser.parse_args(argv)
+    try:
+        kb = load_knowledge(args.knowledge)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(to_json(kb), indent=2, ensure_ascii=False))
+    else:
+        print_tables(kb, Console())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

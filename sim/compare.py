@@ -1,0 +1,154 @@
+"""Compare runs: ``python -m sim.compare RUN_DIR [RUN_DIR ...] [--baseline RUN_DIR] [--out FILE]``.
+
+Writes one HTML page overlaying the runs' distributions, with differences against a baseline run. Runs sharing
+the baseline's seed and number of replicas used common random numbers (replica r of each saw the same random
+stream), so their differences are taken replica by replica (paired), which removes most Monte Carlo noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.report.labels import Z95
+from sim.runs import RunData, RunFolderError, expand_runs, load_run
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``other − baseline`` of a mean (or a probability, as the mean of a 0/1 indicator) with its uncertainty."""
+
+    estimate: float
+    se: float
+    low: float
+    high: float
+    n: int
+    paired: bool
+
+
+def difference(baseline: Sequence[float] | np.ndarray, other: Sequence[float] | np.ndarray, paired: bool,
+               z: float = Z95) -> Difference:
+    """Difference of means ``mean(other) − mean(baseline)`` with standard error and a ``z`` interval.
+
+    Paired: the arrays are aligned replica by replica; se = sd(other − baseline) / √n.
+    Unpaired: se = √(var(baseline)/n_b + var(other)/n_o). Variances use ddof=1; with fewer than two values
+    the se is NaN.
+    """
+    a = np.asarray(baseline, dtype=float)
+    b = np.asarray(other, dtype=float)
+    if paired:
+        if a.shape != b.shape:
+            raise ValueError(f"paired difference needs equal lengths, got {a.size} and {b.size}")
+        d = b - a
+        n = d.size
+        est = float(d.mean()) if n else math.nan
+        se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    else:
+        n = min(a.size, b.size)
+        est = float(b.mean() - a.mean()) if a.size and b.size else math.nan
+        se = float(math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)) if n > 1 else math.nan
+    return Difference(est, se, est - z * se, est + z * se, int(n), paired)
+
+
+def can_pair(a: RunData, b: RunData) -> bool:
+    """Common random numbers: same seed and same number of replicas with the same replica ids."""
+    if a.seed is None or a.seed != b.seed or a.n_runs != b.n_runs:
+        return False
+    ra, rb = a.outcomes["replica"].to_numpy(), b.outcomes["replica"].to_numpy()
+    return ra.shape == rb.shape and bool((ra == rb).all())
+
+
+def check_compatible(runs: Sequence[RunData]) -> None:
+    """Raise :class:`RunFolderError` (one line) if the runs do not share issues, actors and rungs."""
+    first = runs[0]
+    for run in runs[1:]:
+        for what, get in (("issues", lambda r: r.issue_ids), ("actors", lambda r: r.actor_ids),
+                          ("escalation rungs", lambda r: r.rungs)):
+            if set(get(run)) != set(get(first)):
+                raise RunFolderError(
+                    f"incompatible runs: {first.path} has {what} {sorted(get(first))} but {run.path} has "
+                    f"{sorted(get(run))}")
+
+
+def choose_baseline(runs: Sequence[RunData]) -> int:
+    """Index of the run whose scenario is ``status_quo``, else 0."""
+    return next((i for i, r in enumerate(runs) if r.scenario_name == "status_quo"), 0)
+
+
+def _quantities(run: RunData) -> list[tuple[str, str, str, float]]:
+    """(kind, key, column, scale): the compared quantities; probabilities are shown in percentage points."""
+    out = [("probability", "deal", "deal", 100.0), ("probability", "war", "war", 100.0)]
+    out += [("outcome", i, f"outcome_{i}", 1.0) for i in run.issue_ids]
+    out += [("utility", a, f"utility_{a}", 1.0) for a in run.actor_ids]
+    return out
+
+
+def difference_table(runs: Sequence[RunData], baseline: int) -> pd.DataFrame:
+    """One row per (run other than the baseline, quantity): baseline mean, run mean, difference and interval."""
+    base = runs[baseline]
+    rows = []
+    for i, run in enumerate(runs):
+        if i == baseline:
+            continue
+        paired = can_pair(base, run)
+        for kind, key, col, scale in _quantities(base):
+            a = base.outcomes[col].to_numpy(dtype=float)
+            b = run.outcomes[col].to_numpy(dtype=float)
+            d = difference(a, b, paired)
+            rows.append({"run": i, "kind": kind, "key": key, "baseline_mean": scale * a.mean(),
+                         "run_mean": scale * b.mean(), "estimate": scale * d.estimate, "se": scale * d.se,
+                         "low": scale * d.low, "high": scale * d.high, "n": d.n, "paired": d.paired})
+    return pd.DataFrame(rows)
+
+
+def unique_labels(runs: Sequence[RunData]) -> list[str]:
+    """Run labels (scenario + short overrides), made unique with the folder name where needed."""
+    base = [r.label for r in runs]
+    labels = [f"{lab} [{r.path.name}]" if base.count(lab) > 1 else lab for lab, r in zip(base, runs)]
+    return [f"{lab} #{i + 1}" if labels.count(lab) > 1 else lab for i, lab in enumerate(labels)]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sim.compare", description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders or multirun folders (expand to jobs)")
+    p.add_argument("--baseline", metavar="RUN_DIR", help="run to compare against (default: status_quo, else first)")
+    p.add_argument("--out", metavar="FILE", default="comparison.html", help="output HTML (default: %(default)s)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (2 on unusable input, with one line on stderr)."""
+    args = _parser().parse_args(argv)
+    from sim.report.compare_report import render_comparison
+
+    try:
+        paths = expand_runs(args.runs)
+        runs = [load_run(p) for p in paths]
+        if args.baseline:
+            base_run = load_run(args.baseline)
+            resolved = [p.resolve() for p in paths]
+            if base_run.path.resolve() in resolved:
+                baseline = resolved.index(base_run.path.resolve())
+            else:
+                runs.insert(0, base_run)
+                baseline = 0
+        else:
+            baseline = choose_baseline(runs)
+        check_compatible(runs)
+    except RunFolderError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = render_comparison(runs, baseline, difference_table(runs, baseline), unique_labels(runs), args.out)
+    print(out.resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Monte Carlo experiments: replicas in blocks, chunks of blocks, swappable executors.
+
+Running a chunk is a pure function ``run_chunk(spec, block_ids) -> ChunkResult``: the same code runs in-process,
+on local cores (:class:`LocalPool`), and later on a cluster or under a sensitivity design, unchanged. Blocks of
+``BLOCK_SIZE`` replicas each own a random stream (sim.streams), so the results do not depend on the chunk size
+or the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from sim.model import GeoModel
+from sim.spec import BLOCK_SIZE, TOP_RUNG, RunSpec
+from sim.streams import BlockStreams, replica_ids
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of replicas produced (only replicas < n_runs)."""
+
+    replica: np.ndarray
+    outcomes: dict[str, np.ndarray]
+    hist: np.ndarray
+    sums: np.ndarray
+    counts: np.ndarray
+    traj_replica: np.ndarray
+    traj_outcome: np.ndarray      #: (T, I, n_stored)
+    traj_rung: np.ndarray         #: (T, n_stored)
+    traj_deal: np.ndarray         #: (T, n_stored)
+    events: dict[str, list] = field(default_factory=dict)
+
+
+def outcome_columns(model: GeoModel) -> dict[str, np.ndarray]:
+    """The results contract, per replica (R,): deal, escalation, issue outcomes, baseline-preference utilities."""
+    st, spec = model.state, model.spec
+    cols: dict[str, np.ndarray] = {
+        "deal": st.deal.copy(),
+        "deal_step": st.deal_step.astype(np.int32),
+        "deal_broken": st.deal_broken.copy(),
+        "max_escalation": st.max_rung.astype(np.int8),
+        "final_escalation": st.rung.astype(np.int8),
+        "war": st.max_rung >= TOP_RUNG,
+    }
+    for k, iid in enumerate(spec.issue_ids):
+        cols[f"outcome_{iid}"] = st.outcome[k].copy()
+    for actor in model.roster:
+        cols[f"utility_{actor.actor_id}"] = actor.utility(st.outcome)
+    return cols
+
+
+def run_chunk(spec: RunSpec, block_ids: list[int], columns: np.ndarray | None = None) -> ChunkResult:
+    """Run the replicas of ``block_ids`` (optionally only some ``columns`` of them) through all steps."""
+    streams = BlockStreams(spec.run.seed, block_ids, columns)
+    ids = replica_ids(block_ids)
+    if columns is not None:
+        ids = ids[columns]
+    n_live = int(np.sum(ids < spec.run.n_runs))
+    ids = ids[:n_live]
+    n_stored = int(np.sum(ids < spec.run.trajectory_replicas))
+    n_logged = int(np.sum(ids < spec.run.event_replicas))
+    model = GeoModel(spec, streams, replica_ids=ids, n_logged=n_logged, n_stored=n_stored)
+    model.run(spec.run.steps)
+    rec = model.recorder
+    cols = {k: v[:n_live] for k, v in outcome_columns(model).items()}
+    T, I = spec.run.steps + 1, len(spec.issue_ids)
+    return ChunkResult(
+        replica=ids, outcomes=cols, hist=rec.hist, sums=rec.sums, counts=rec.counts,
+        traj_replica=ids[:n_stored],
+        traj_outcome=np.stack(rec.outcome) if rec.outcome else np.zeros((T, I, 0), np.float32),
+        traj_rung=np.stack(rec.rung) if rec.rung else np.zeros((T, 0), np.int8),
+        traj_deal=np.stack(rec.deal) if rec.deal else np.zeros((T, 0), bool),
+        events=model.log.rows)
+
+
+def chunk_plan(n_runs: int, chunk_size: int) -> list[list[int]]:
+    """Whole blocks per chunk: ``[[0, 1, 2, 3], [4, ...], ...]``."""
+    n_blocks = -(-n_runs // BLOCK_SIZE)
+    per = max(chunk_size // BLOCK_SIZE, 1)
+    return [list(range(b, min(b + per, n_blocks))) for b in range(0, n_blocks, per)]
+
+
+class Executor(Protocol):
+    """Maps ``run_chunk`` over chunks, yielding results in chunk order."""
+
+    def map(self, spec: RunSpec, chunks: list[list[int]]) -> Iterator[ChunkResult]: ...
+
+
+class InProcess:
+    """Run chunks one after another in this process."""
+
+    def map(self, spec: RunSpec, chunks: list[list[int]]) -> Iterator[ChunkResult]:
+        for blocks in chunks:
+            yield run_chunk(spec, blocks)
+
+
+class LocalPool:
+    """Run chunks on local cores (processes)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def map(self, spec: RunSpec, chunks: list[list[int]]) -> Iterator[ChunkResult]:
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            yield from pool.map(run_chunk, [spec] * len(chunks), chunks)
+
+
+def choose_executor(spec: RunSpec, n_chunks: int) -> Executor:
+    """In-process for one chunk or one worker; otherwise a pool of ``workers`` (0 = all cores)."""
+    workers = spec.run.workers or os.cpu_count() or 1
+    workers = min(workers, n_chunks)
+    return InProcess() if workers <= 1 else LocalPool(workers)
+
+
+def run_experiment(spec: RunSpec, executor: Executor | None = None,
+                   on_chunk: Callable[[int], None] | None = None) -> list[ChunkResult]:
+    """All replicas of the spec, in chunk order; ``on_chunk(n_replicas)`` reports progress."""
+    chunks = chunk_plan(spec.run.n_runs, spec.run.chunk_size)
+    executor = executor or choose_executor(spec, len(chunks))
+    out = []
+    for res in executor.map(spec, chunks):
+        out.append(res)
+        if on_chunk:
+            on_chunk(len(res.replica))
+    return out
+
+
+def iter_replicas_one_by_one(spec: RunSpec, replicas: Iterable[int]) -> Iterator[ChunkResult]:
+    """The per-replica reference path: each replica alone (R = 1), drawing its own column of its block's stream."""
+    for r in replicas:
+        yield run_chunk(spec, [r // BLOCK_SIZE], columns=np.array([r % BLOCK_SIZE]))

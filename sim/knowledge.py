@@ -1,0 +1,505 @@
+"""The actor knowledge base: actors, issues and relations with uncertainty and provenance.
+
+``scenarios/knowledge/baseline.yaml`` is DATA; this module is the one place it is validated. Every number is an
+:class:`Uncertain` ``{low, mode, high, dist, source}`` whose :class:`Source` names the seed article (and a phrase
+that can be found in it with grep) or says ``assumption`` and why. Mistakes surface as a one-line
+:class:`ConfigError` built by :func:`describe_validation_error`, which the run spec reuses.
+"""
+
+import difflib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim import PROJECT_ROOT
+
+DEFAULT_KNOWLEDGE = PROJECT_ROOT / "scenarios" / "knowledge" / "baseline.yaml"
+DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
+SEED_NAME = re.compile(r"^\d{3}_[0-9a-f]+\.txt$")
+MAX_WHERE_WORDS = 12
+ASSUMPTION = "assumption"
+
+
+# --------------------------------------------------------------------------------------------------- errors
+
+
+class ConfigError(Exception):
+    """A mistake in user input, told in one human-readable line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.splitlines()))
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """``repr`` of a user value, shortened to fit on one line."""
+    text = " ".join(repr(value).splitlines())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def problem(line: str, at: str = "") -> PydanticCustomError:
+    """A validation error whose message is already the tail of the one-line report.
+
+    ``at`` extends the error's field path (dotted), for checks made by a parent on a child's key or field.
+    """
+    return PydanticCustomError("config", "{line}", {"line": line, "at": at})
+
+
+def got(value: Any, allowed: str) -> str:
+    """The usual tail: ``got <value>; <allowed>``."""
+    return f"got {show(value)}; {allowed}"
+
+
+def closest(word: str, options: list[str]) -> str:
+    """`` (did you mean 'x'?)`` when a near match exists, else ``''``."""
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+#: What a required key holds, for "missing" errors (keyed by the key's name; other modules may add to it).
+REQUIRED_HINTS: dict[str, str] = {
+    "source": "a source {seed, where, why}, or {seed: assumption, why}",
+    "seed": "a seed file name like 001_92b0d93d1bbc6d15.txt, or 'assumption'",
+    "why": "a one-sentence rationale",
+    "low": "a number",
+    "mode": "a number",
+    "high": "a number",
+    "name": "a display name",
+    "capability": "relative power in this arena, 0 to 1, as {low, mode, high, source}",
+    "risk_attitude": "-1 (risk-averse) to +1 (risk-acceptant), as {low, mode, high, source}",
+    "resolve": "willingness to retaliate or use force, 0 to 1, as {low, mode, high, source}",
+    "position": "a mapping issue: {low, mode, high, source} on 0 to 100",
+    "salience": "a mapping issue: {low, mode, high, source} on 0 to 100",
+    "alignment": "a mapping 'a~b': {low, mode, high, source} on -1 to 1",
+    "trust": "a mapping 'a>b': {low, mode, high, source} on 0 to 1",
+    "baseline": "{as_of, description, articles}",
+    "issues": "a mapping issue id: {label, scale_0, scale_100}",
+    "actors": "a mapping actor id: {name, capability, risk_attitude, resolve, position, salience}",
+    "relations": "{alignment, trust}",
+}
+
+_BUILTIN_ALLOWED: dict[str, str] = {
+    "float_parsing": "allowed: a number",
+    "float_type": "allowed: a number",
+    "int_parsing": "allowed: a whole number",
+    "int_type": "allowed: a whole number",
+    "finite_number": "allowed: a finite number",
+    "bool_type": "allowed: true or false",
+    "bool_parsing": "allowed: true or false",
+    "string_type": "allowed: text",
+    "dict_type": "allowed: a mapping (key: value)",
+    "model_type": "allowed: a mapping (key: value)",
+    "model_attributes_type": "allowed: a mapping (key: value)",
+    "list_type": "allowed: a list",
+}
+
+
+def _explain(err: dict[str, Any]) -> str:
+    """The tail of the report for one of pydantic's own errors."""
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "missing":
+        name = str(err["loc"][-1]) if err["loc"] else ""
+        return f"missing; required: {REQUIRED_HINTS.get(name, 'this key')}"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "literal_error":
+        return got(value, f"allowed: one of {ctx.get('expected')}")
+    if kind == "string_too_short":
+        return got(value, "allowed: non-empty text")
+    if kind == "too_short":
+        return got(value, f"allowed: at least {ctx.get('min_length')} entries")
+    if kind in _BUILTIN_ALLOWED:
+        return got(value, _BUILTIN_ALLOWED[kind])
+    return got(value, f"allowed: {err['msg'][:1].lower()}{err['msg'][1:]}")
+
+
+def describe_validation_error(exc: ValidationError, origin: str) -> str:
+    """One line from the first error: ``<origin>: <dotted field path>: got <value>; <what is allowed>``."""
+    err = exc.errors(include_url=False)[0]
+    ctx = err.get("ctx") or {}
+    path = [str(part) for part in err["loc"]]
+    if err["type"] == "config":
+        path += [part for part in str(ctx.get("at", "")).split(".") if part]
+        tail = str(ctx["line"])
+    else:
+        tail = _explain(err)
+    where = ".".join(path) or "top level"
+    return " ".join(f"{origin}: {where}: {tail}".splitlines())
+
+
+# --------------------------------------------------------------------------------------------------- models
+
+
+class ConfigModel(BaseModel):
+    """Base of every config model: unknown keys are errors that list the allowed keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = sorted(cls.model_fields)
+            for key in data:
+                if key not in cls.model_fields:
+                    hint = closest(str(key), allowed)
+                    raise problem(f"unknown key{hint}; allowed keys: {', '.join(allowed)}", at=str(key))
+        return data
+
+
+class Source(ConfigModel):
+    """Where a value comes from: a seed article and a findable phrase in it, or an explicit assumption."""
+
+    seed: str
+    where: str | None = Field(default=None, validate_default=True)
+    why: str
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_name(cls, seed: str) -> str:
+        if seed != ASSUMPTION and not SEED_NAME.match(seed):
+            raise problem(got(seed, "allowed: 'assumption' or a seed file name like 001_92b0d93d1bbc6d15.txt"))
+        return seed
+
+    @field_validator("where")
+    @classmethod
+    def _where_phrase(cls, where: str | None, info: Any) -> str | None:
+        seed = info.data.get("seed")
+        if where is None:
+            if seed not in (None, ASSUMPTION):
+                raise problem(
+                    f"missing; required when seed is a file: a phrase of at most {MAX_WHERE_WORDS} words copied from it"
+                )
+            return None
+        words = len(where.split())
+        if words == 0 or words > MAX_WHERE_WORDS:
+            raise problem(got(where, f"allowed: a phrase of 1 to {MAX_WHERE_WORDS} words ({words} given)"))
+        return where
+
+    @field_validator("why")
+    @classmethod
+    def _why_given(cls, why: str) -> str:
+        if not why.strip():
+            raise problem(got(why, "allowed: a non-empty one-sentence rationale"))
+        return why
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+class Uncertain(ConfigModel):
+    """An uncertain value ``low <= mode <= high`` drawn from ``dist``, with its source.
+
+    A bare number is shorthand for a fixed value (command-line overrides such as
+    ``actors.us.salience.ukraine_support=30`` arrive that way). Subclasses set ``bounds``; the range is checked
+    before the order so the first error names the allowed range.
+    """
+
+    bounds: ClassVar[tuple[float, float] | None] = None
+
+    low: FiniteFloat
+    mode: FiniteFloat
+    high: FiniteFloat
+    dist: Literal["triangular", "uniform", "fixed"] = "triangular"
+    source: Source
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {
+                "low": data, "mode": data, "high": data, "dist": "fixed",
+                "source": {"seed": ASSUMPTION, "why": "set on the command line"},
+            }
+        if isinstance(data, dict):
+            if data.get("dist") == "fixed" and "mode" in data:  # a fixed value may omit low and high
+                data = {"low": data["mode"], "high": data["mode"], **data}
+            return data
+        if isinstance(data, BaseModel):
+            return data
+        raise problem(got(data, "allowed: a number, or a mapping {low, mode, high, dist, source}"))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Uncertain":
+        if self.bounds is not None:
+            lo, hi = self.bounds
+            allowed = f"allowed: a number from {_num(lo)} to {_num(hi)}"
+            if self.dist == "fixed" and self.low == self.mode == self.high and not lo <= self.mode <= hi:
+                raise problem(got(self.mode, allowed))
+            for name in ("mode", "low", "high"):
+                if not lo <= getattr(self, name) <= hi:
+                    raise problem(got(getattr(self, name), allowed), at=name)
+        if self.low > self.mode:
+            raise problem(got(self.low, f"allowed: at most mode ({self.mode:g}), since low <= mode <= high"), at="low")
+        if self.mode > self.high:
+            raise problem(got(self.high, f"allowed: at least mode ({self.mode:g}), since low <= mode <= high"), at="high")
+        if self.dist == "fixed" and not self.low == self.mode == self.high:
+            raise problem(got(self.dist, "allowed: 'fixed' only when low = mode = high; else 'triangular' or 'uniform'"), at="dist")
+        return self
+
+
+class Percent(Uncertain):
+    """An uncertain value on 0..100 (positions, saliences)."""
+
+    bounds: ClassVar[tuple[float, float] | None] = (0.0, 100.0)
+
+
+class Share(Uncertain):
+    """An uncertain value on 0..1 (capability, resolve, trust)."""
+
+    bounds: ClassVar[tuple[float, float] | None] = (0.0, 1.0)
+
+
+class Signed(Uncertain):
+    """An uncertain value on -1..1 (risk attitude, alignment)."""
+
+    bounds: ClassVar[tuple[float, float] | None] = (-1.0, 1.0)
+
+
+class Article(ConfigModel):
+    """One seed article behind the baseline."""
+
+    file: str
+    date: str
+    gist: str
+
+    @field_validator("file")
+    @classmethod
+    def _file_name(cls, file: str) -> str:
+        if not SEED_NAME.match(file):
+            raise problem(got(file, "allowed: a seed file name like 001_92b0d93d1bbc6d15.txt"))
+        return file
+
+
+class Baseline(ConfigModel):
+    """Which situation the knowledge base represents, and from which articles."""
+
+    as_of: str
+    description: str = Field(min_length=1)
+    articles: list[Article]
+
+
+class Issue(ConfigModel):
+    """An issue dimension on 0..100, both ends defined in words."""
+
+    label: str
+    scale_0: str = Field(min_length=1)
+    scale_100: str = Field(min_length=1)
+
+
+class Actor(ConfigModel):
+    """An actor: relative capability, risk attitude, resolve, and a position and salience per issue."""
+
+    name: str
+    capability: Share
+    risk_attitude: Signed
+    resolve: Share
+    position: dict[str, Percent]
+    salience: dict[str, Percent]
+
+
+class Relations(ConfigModel):
+    """Symmetric alignment (``a~b``, -1..1) and directed trust (``a>b``: how far a believes b, 0..1)."""
+
+    alignment: dict[str, Signed]
+    trust: dict[str, Share]
+
+
+def _pairs(given: dict[str, Uncertain], actors: list[str], sep: str, path: str) -> dict[str, Uncertain]:
+    """Check relation keys ``a<sep>b`` and return them complete, in actor order (``~`` pairs made canonical)."""
+    ordered = sep == ">"
+    kind = "ordered pair" if ordered else "unordered pair"
+    out: dict[str, Uncertain] = {}
+    for key, value in given.items():
+        at = f"{path}.{key}"
+        parts = [p.strip() for p in key.split(sep)]
+        if len(parts) != 2:
+            raise problem(got(key, f"allowed: a key 'a{sep}b' naming two actors ({', '.join(actors)})"), at=at)
+        for actor in parts:
+            if actor not in actors:
+                raise problem(f"unknown actor {actor!r}{closest(actor, actors)}; allowed actors: {', '.join(actors)}", at=at)
+        a, b = parts
+        if a == b:
+            raise problem(got(key, "allowed: two different actors (no self-pairs)"), at=at)
+        if not ordered and actors.index(a) > actors.index(b):
+            a, b = b, a
+        canon = f"{a}{sep}{b}"
+        if canon in out:
+            raise problem(f"duplicate of {canon!r}; allowed: each {kind} once", at=at)
+        out[canon] = value
+    expected = [f"{a}{sep}{b}" for i, a in enumerate(actors) for j, b in enumerate(actors) if (i != j if ordered else i < j)]
+    for key in expected:
+        if key not in out:
+            raise problem(f"missing; required: a value for every {kind} of actors", at=f"{path}.{key}")
+    return {key: out[key] for key in expected}
+
+
+class KnowledgeBase(ConfigModel):
+    """The whole knowledge base, cross-checked: every actor × issue present, every relation pair once."""
+
+    baseline: Baseline
+    issues: dict[str, Issue] = Field(min_length=1)
+    actors: dict[str, Actor] = Field(min_length=2)
+    relations: Relations
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> "KnowledgeBase":
+        issues, actors = list(self.issues), list(self.actors)
+        for actor_id, actor in self.actors.items():
+            for field in ("position", "salience"):
+                values: dict[str, Percent] = getattr(actor, field)
+                for issue in values:
+                    if issue not in self.issues:
+                        raise problem(
+                            f"unknown issue{closest(issue, issues)}; allowed issues: {', '.join(issues)}",
+                            at=f"actors.{actor_id}.{field}.{issue}",
+                        )
+                for issue in issues:
+                    if issue not in values:
+                        raise problem(
+                            f"missing; required: a {field} for every issue ({', '.join(issues)})",
+                            at=f"actors.{actor_id}.{field}.{issue}",
+                        )
+                setattr(actor, field, {issue: values[issue] for issue in issues})
+        self.relations.alignment = _pairs(self.relations.alignment, actors, "~", "relations.alignment")
+        self.relations.trust = _pairs(self.relations.trust, actors, ">", "relations.trust")
+        return self
+
+    @property
+    def actor_ids(self) -> list[str]:
+        """Actor ids in file order."""
+        return list(self.actors)
+
+    @property
+    def issue_ids(self) -> list[str]:
+        """Issue ids in file order."""
+        return list(self.issues)
+
+    def parameters(self) -> list[tuple[str, Uncertain]]:
+        """Every uncertain value with its dotted path (``actors.us.position.iran_nuclear``, …), in a stable order."""
+        out: list[tuple[str, Uncertain]] = []
+        for actor_id, actor in self.actors.items():
+            base = f"actors.{actor_id}"
+            out += [(f"{base}.capability", actor.capability), (f"{base}.risk_attitude", actor.risk_attitude),
+                    (f"{base}.resolve", actor.resolve)]
+            out += [(f"{base}.position.{i}", actor.position[i]) for i in self.issue_ids]
+            out += [(f"{base}.salience.{i}", actor.salience[i]) for i in self.issue_ids]
+        out += [(f"relations.alignment.{k}", v) for k, v in self.relations.alignment.items()]
+        out += [(f"relations.trust.{k}", v) for k, v in self.relations.trust.items()]
+        return out
+
+    def _matrix(self, values: dict[str, Uncertain], sep: str, field: str) -> np.ndarray:
+        if field not in ("low", "mode", "high"):
+            raise ValueError(f"field must be 'low', 'mode' or 'high', not {field!r}")
+        index = {a: i for i, a in enumerate(self.actor_ids)}
+        m = np.eye(len(index))
+        for key, u in values.items():
+            a, b = key.split(sep)
+            m[index[a], index[b]] = getattr(u, field)
+            if sep == "~":
+                m[index[b], index[a]] = getattr(u, field)
+        return m
+
+    def alignment_matrix(self, field: str = "mode") -> np.ndarray:
+        """Symmetric (A, A) alignment in actor order, diagonal 1."""
+        return self._matrix(self.relations.alignment, "~", field)
+
+    def trust_matrix(self, field: str = "mode") -> np.ndarray:
+        """(A, A) trust, row a trusting column b, diagonal 1."""
+        return self._matrix(self.relations.trust, ">", field)
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"'})
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, typographic quotes as ASCII, whitespace collapsed: how ``where`` phrases are matched."""
+    return " ".join(text.translate(_QUOTES).lower().split())
+
+
+def iter_sources(kb: KnowledgeBase) -> Iterator[tuple[str, Source]]:
+    """Every source with the dotted path of the value it supports."""
+    for path, value in kb.parameters():
+        yield f"{path}.source", value.source
+
+
+def check_sources_exist(kb: KnowledgeBase, seeds_dir: Path = DEFAULT_SEEDS_DIR, *, origin: str = "knowledge base") -> None:
+    """Raise :class:`ConfigError` unless every cited seed file exists and every ``where`` phrase occurs in it."""
+    seeds_dir = Path(seeds_dir)
+    available = sorted(p.name for p in seeds_dir.glob("*.txt"))
+    listing = ", ".join(available[:8]) + (", …" if len(available) > 8 else "")
+    texts: dict[str, str] = {}
+
+    def missing(path: str, name: str) -> ConfigError:
+        allowed = f"allowed: a file in {seeds_dir} ({listing or 'none there'})"
+        return ConfigError(f"{origin}: {path}: {got(name, allowed)}")
+
+    for i, article in enumerate(kb.baseline.articles):
+        if article.file not in available:
+            raise missing(f"baseline.articles.{i}.file", article.file)
+    for path, source in iter_sources(kb):
+        if source.seed == ASSUMPTION:
+            continue
+        if source.seed not in available:
+            raise missing(f"{path}.seed", source.seed)
+        if source.seed not in texts:
+            texts[source.seed] = normalise_text((seeds_dir / source.seed).read_text(encoding="utf-8"))
+        if source.where is not None and normalise_text(source.where) not in texts[source.seed]:
+            raise ConfigError(
+                f"{origin}: {path}.where: "
+                + got(source.where, f"allowed: a phrase that occurs in {source.seed} (case, spacing and quote style ignored)")
+            )
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when inside it, for messages."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_knowledge(
+    path: Path | None = None,
+    *,
+    data: dict | None = None,
+    origin: str | None = None,
+    seeds_dir: Path | None = None,
+) -> KnowledgeBase:
+    """Load and validate the knowledge base from ``path`` (default: the baseline) or an already-composed ``data``.
+
+    Cited seed files are checked when the seeds directory (default: ``../shared/seeds``) exists. Every mistake is
+    raised as a one-line :class:`ConfigError`.
+    """
+    if data is None:
+        path = Path(path) if path is not None else DEFAULT_KNOWLEDGE
+        origin = origin or display_path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{origin}: cannot read the file: {exc.strerror or exc}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+            reason = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"{origin}: {at}invalid YAML: {reason}") from None
+    origin = origin or "knowledge base"
+    try:
+        kb = KnowledgeBase.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, origin)) from None
+    seeds_dir = Path(seeds_dir) if seeds_dir is not None else DEFAULT_SEEDS_DIR
+    if seeds_dir.is_dir():
+        check_sources_exist(kb, seeds_dir, origin=origin)
+    return kb

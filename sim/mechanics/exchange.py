@@ -1,0 +1,66 @@
+"""Issue linkage and exchange after Stokman & van Oosten (1994).
+
+Source
+------
+- Stokman, F. N. & van Oosten, R. (1994). "The exchange of voting positions: an object-oriented model of policy
+  networks." In Bueno de Mesquita & Stokman (eds.), *European Community Decision Making*, Yale UP, 105-127.
+
+Two actors i and j who weigh two issues p and q differently trade concessions: i moves its position on p toward
+j's (which it cares about less), j moves on q toward i's. With the compromise outcome ``O_k = sum w_ak x_ak / W_k``
+(``w = c s``), a shift of i's position by ``Δ_i`` moves ``O_p`` by ``a = w_ip Δ_i / W_p``; j's shift moves ``O_q``
+by ``b = w_jq Δ_j / W_q``. Gains are ``G_i = s_iq b - s_ip a`` and ``G_j = s_jp a - s_jq b``; both are positive
+only if ``s_jp / s_jq > s_ip / s_iq``. The **equal-gain** exchange rate sets ``G_i = G_j``:
+
+    b = a (s_ip + s_jp) / (s_iq + s_jq),
+
+and the exchange is as large as it can be until one actor reaches the other's position (Stokman & van Oosten's
+rule), of which a share ``rate`` is realised per step. An exchange takes place only if both actors trust the other
+to deliver (a chance event with probability ``trust_ij · trust_ji``).
+
+**Brokered exchange** (this project's extension, docs/model.md): j's concession on q may be delivered by a client k
+(Russia "bringing Iran to a deal"): k's position moves instead of j's, by at most ``leverage`` × the distance, and
+the gains are computed with j's saliences (j is the party to the exchange).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Link:
+    """Index form of an exchange link: i concedes on p, j on q (delivered by k; k == j when direct)."""
+
+    i: int
+    p: int
+    j: int
+    q: int
+    k: int
+
+
+def exchange(x: np.ndarray, s: np.ndarray, w: np.ndarray, link: Link, trusted: np.ndarray, *, rate: float,
+             leverage: float) -> tuple[np.ndarray, np.ndarray]:
+    """Apply one link's exchange in place on ``x`` (A, I, R); returns ``(done (R,), size of O_p move (R,))``.
+
+    ``s`` saliences (A, I, R) in [0, 1]; ``w`` format weights c·s (A, I, R); ``trusted`` (R,) the chance event that
+    both sides believe the other will deliver.
+    """
+    i, p, j, q, k = link.i, link.p, link.j, link.q, link.k
+    W_p, W_q = w[:, p].sum(axis=0), w[:, q].sum(axis=0)
+    d_p = x[j, p] - x[i, p]                       # i moves toward j on p
+    d_q = x[i, q] - x[k, q]                       # k moves toward i on q
+    gainful = s[j, p] * s[i, q] > s[i, p] * s[j, q]
+    ratio = (s[i, p] + s[j, p]) / np.maximum(s[i, q] + s[j, q], 1e-12)
+    reach = 1.0 if k == j else leverage
+    a_from_i = w[i, p] * np.abs(d_p) / np.maximum(W_p, 1e-12)
+    a_from_k = reach * w[k, q] * np.abs(d_q) / np.maximum(W_q, 1e-12) / np.maximum(ratio, 1e-12)
+    a = rate * np.minimum(a_from_i, a_from_k)
+    done = gainful & trusted & (a > 1e-9)
+    a = np.where(done, a, 0.0)
+    delta_i = a * W_p / np.maximum(w[i, p], 1e-12)
+    delta_k = a * ratio * W_q / np.maximum(w[k, q], 1e-12)
+    x[i, p] += np.sign(d_p) * np.minimum(delta_i, np.abs(d_p))
+    x[k, q] += np.sign(d_q) * np.minimum(delta_k, np.abs(d_q))
+    return done, a

@@ -1,0 +1,266 @@
+"""The comparison page of several runs (built by ``python -m sim.compare``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sim.report.labels import Z95, pct, pct_se, rung_label, scale_ticks, signed, wrap
+from sim.report.page import Page, esc, write_html_atomic
+from sim.report.style import color, finish, rgba
+from sim.runs import RunData
+
+_UNITS = {"probability": "percentage points", "outcome": "points on the 0–100 scale", "utility": "utility"}
+_DIGITS = {"probability": 1, "outcome": 1, "utility": 3}
+_PROB_NAMES = {"deal": "P(deal in force at the end)", "war": "P(regional war)"}
+
+
+def _ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical CDF points (x sorted, y = share ≤ x), thinned to at most ``max_points``."""
+    x = np.sort(values[~np.isnan(values)])
+    y = np.arange(1, x.size + 1) / max(x.size, 1)
+    if x.size > max_points:
+        idx = np.unique(np.linspace(0, x.size - 1, max_points).round().astype(int))
+        x, y = x[idx], y[idx]
+    return x, y
+
+
+def _quantity_label(run: RunData, kind: str, key: str) -> str:
+    if kind == "probability":
+        return _PROB_NAMES.get(key, key)
+    if kind == "outcome":
+        meta = run.issue(key)
+        return f"{meta['label']}<br>(+ = towards {meta['scale_100']})"
+    return run.actor_name(key)
+
+
+def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
+    """Differences against the baseline with 95 % intervals, one panel per kind of quantity."""
+    base = runs[0]  # runs are compatible: any run's labels will do
+    kinds = [k for k in ("probability", "outcome", "utility") if k in set(diffs["kind"])]
+    counts = [diffs.loc[diffs["kind"] == k, "key"].nunique() for k in kinds]
+    fig = make_subplots(rows=len(kinds), cols=1, row_heights=counts, vertical_spacing=0.09,
+                        subplot_titles=[f"Difference in {'probability' if k == 'probability' else 'mean ' + k} "
+                                        f"({_UNITS[k]})" for k in kinds])
+    for i in sorted(diffs["run"].unique()):
+        for row, kind in enumerate(kinds, start=1):
+            d = diffs[(diffs["run"] == i) & (diffs["kind"] == kind)]
+            digits = _DIGITS[kind]
+            ys = [_quantity_label(base, kind, k) for k in d["key"]]
+            hover = [
+                f"<b>{esc(labels[i])}</b> vs baseline<br>{y.replace('<br>', ' ')}: {signed(r.estimate, digits)} "
+                f"({_UNITS[kind]})<br>95 % interval {signed(r.low, digits)} to {signed(r.high, digits)}<br>"
+                f"baseline {r.baseline_mean:.{digits}f} → this run {r.run_mean:.{digits}f}<br>"
+                f"{'paired (common random numbers)' if r.paired else 'unpaired (different seeds)'}"
+                for y, r in zip(ys, d.itertuples())
+            ]
+            fig.add_trace(go.Scatter(
+                x=d["estimate"], y=ys, mode="markers", name=labels[i], legendgroup=str(i), showlegend=row == 1,
+                marker={"color": color(i), "size": 10, "symbol": "circle" if d["paired"].all() else "diamond-open"},
+                error_x={"type": "data", "symmetric": False, "array": (d["high"] - d["estimate"]).tolist(),
+                         "arrayminus": (d["estimate"] - d["low"]).tolist(), "color": color(i), "thickness": 2},
+                text=hover, hovertemplate="%{text}<extra></extra>",
+            ), row=row, col=1)
+    for row, kind in enumerate(kinds, start=1):
+        fig.add_vline(x=0, line_color="#555", line_width=1, row=row, col=1)
+        fig.update_yaxes(autorange="reversed", row=row, col=1)
+        fig.update_xaxes(zeroline=False, title={"text": "← lower than baseline · higher than baseline →",
+                                                 "font": {"size": 11}}, row=row, col=1)
+    fig.update_layout(scattermode="group", scattergap=0.5)
+    height = 160 + sum(max(c, 1) * (34 + 12 * (len(labels) - 1)) for c in counts) + 90 * len(kinds)
+    return finish(fig, "Differences from the baseline run, with 95 % intervals", height=height)
+
+
+def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str) -> go.Figure:
+    """ECDFs per issue outcome (``kind="outcome"``) or per actor utility (``kind="utility"``), one line per run."""
+    base = runs[0]
+    keys = base.issue_ids if kind == "outcome" else base.actor_ids
+    titles = [base.issue(k)["label"] if kind == "outcome" else base.actor_name(k) for k in keys]
+    ncols = 2
+    nrows = max(math.ceil(len(keys) / ncols), 1)
+    spacing = 120 / (330 * nrows) if nrows > 1 else 0.1
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=titles, vertical_spacing=spacing,
+                        horizontal_spacing=0.1)
+    for j, key in enumerate(keys):
+        row, col = j // ncols + 1, j % ncols + 1
+        for i, run in enumerate(runs):
+            x, y = _ecdf(run.outcomes[f"{kind}_{key}"].to_numpy(dtype=float))
+            fig.add_trace(go.Scatter(
+                x=x, y=100 * y, mode="lines", line={"color": color(i), "width": 2, "shape": "hv"}, name=labels[i],
+                legendgroup=str(i), showlegend=j == 0,
+                hovertemplate=f"{esc(labels[i])}<br>%{{y:.0f}} % of replicas ended at or below %{{x:.2f}}<extra></extra>",
+            ), row=row, col=col)
+        if kind == "outcome":
+            meta = base.issue(key)
+            fig.update_xaxes(**scale_ticks(meta["scale_0"], meta["scale_100"], 16), row=row, col=col)
+        else:
+            fig.update_xaxes(title={"text": "utility (higher = better)", "font": {"size": 11}}, row=row, col=col)
+        fig.update_yaxes(title={"text": "% of replicas ≤ x", "font": {"size": 11}}, range=[0, 101],
+                         ticksuffix=" %", row=row, col=col)
+    what = "issue outcomes" if kind == "outcome" else "actor utilities"
+    return finish(fig, f"Cumulative distributions of final {what}", height=140 + 330 * nrows)
+
+
+def outcome_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
+    """One panel per issue, one horizontal violin per run, scale ends in words."""
+    base = runs[0]
+    issues = base.issue_ids
+    fig = make_subplots(rows=len(issues), cols=1, subplot_titles=[base.issue(i)["label"] for i in issues],
+                        vertical_spacing=0.35 / max(len(issues), 1))
+    ylabels = [wrap(lab, 30) for lab in labels]
+    for row, issue in enumerate(issues, start=1):
+        for i, run in enumerate(runs):
+            v = run.outcomes[f"outcome_{issue}"].to_numpy(dtype=float)
+            fig.add_trace(go.Violin(
+                x=v, y=[ylabels[i]] * v.size, orientation="h", name=labels[i], legendgroup=str(i),
+                showlegend=row == 1, line_color=color(i), fillcolor=rgba(color(i), 0.35), box_visible=True,
+                meanline_visible=True, points=False, spanmode="hard", width=0.85,
+            ), row=row, col=1)
+        meta = base.issue(issue)
+        fig.update_xaxes(**scale_ticks(meta["scale_0"], meta["scale_100"], 22), row=row, col=1)
+        fig.update_yaxes(autorange="reversed", row=row, col=1)
+    per_row = 60 + 55 * len(runs)
+    return finish(fig, "Final issue outcomes by run", height=140 + (per_row + 60) * len(issues))
+
+
+def utility_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
+    """Horizontal violins of each actor's final utility, grouped by run."""
+    base = runs[0]
+    fig = go.Figure()
+    names = [base.actor_name(a) for a in base.actor_ids]
+    for i, run in enumerate(runs):
+        xs = np.concatenate([run.outcomes[f"utility_{a}"].to_numpy(dtype=float) for a in base.actor_ids])
+        ys = np.repeat(names, len(run.outcomes))
+        fig.add_trace(go.Violin(x=xs, y=ys, orientation="h", name=labels[i], line_color=color(i),
+                                fillcolor=rgba(color(i), 0.35), box_visible=True, meanline_visible=True,
+                                points=False, spanmode="hard"))
+    fig.update_layout(violinmode="group", violingap=0.25, violingroupgap=0.05)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="Final utility with baseline preferences  (← worse for that actor · better →)")
+    return finish(fig, "How each actor fares, by run", height=160 + len(names) * (40 + 40 * len(runs)))
+
+
+def max_rung_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
+    """Grouped bars: P(highest rung = k) per run, with 95 % Monte Carlo intervals."""
+    rungs = runs[0].rungs
+    x = [wrap(rung_label(k, rungs), 16) for k in range(len(rungs))]
+    fig = go.Figure()
+    for i, run in enumerate(runs):
+        rows = {int(r["rung"]): r for r in run.summary.get("probabilities", {}).get("max_rung", [])}
+        p = np.array([float(rows.get(k, {}).get("p", 0.0)) for k in range(len(rungs))])
+        se = np.array([float(rows.get(k, {}).get("se", 0.0)) for k in range(len(rungs))])
+        fig.add_trace(go.Bar(x=x, y=100 * p, name=labels[i], marker_color=color(i),
+                             error_y={"type": "data", "array": 100 * Z95 * se, "thickness": 1.2},
+                             customdata=100 * se,
+                             hovertemplate=f"{esc(labels[i])}<br>%{{x}}: %{{y:.1f}} % of replicas "
+                             "(± %{customdata:.1f} se)<extra></extra>"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="% of replicas", ticksuffix=" %", rangemode="tozero")
+    fig.update_xaxes(title="Highest rung of the escalation ladder reached (calm → regional war)")
+    return finish(fig, "How far escalation went, by run", height=460)
+
+
+def _runs_table(page: Page, runs: Sequence[RunData], labels: Sequence[str], baseline: int, diffs: pd.DataFrame) -> None:
+    rows = []
+    for i, run in enumerate(runs):
+        sw = f'<span class="swatch" style="background:{color(i)}"></span>'
+        if i == baseline:
+            role = "baseline"
+        else:
+            paired = bool(diffs.loc[diffs["run"] == i, "paired"].all()) if len(diffs) else False
+            role = "paired with baseline" if paired else "unpaired (different seed or replicas)"
+        rows.append([sw + esc(labels[i]), role, run.scenario_name, run.seed, f"{run.n_runs:,}", run.steps,
+                     str(run.path)])
+    page.table(["Run", "Role", "Scenario", "Seed", "Replicas", "Steps", "Folder"], rows, raw_cols=[0],
+               numeric=[3, 4, 5])
+
+
+def _probability_table(page: Page, runs: Sequence[RunData], labels: Sequence[str]) -> None:
+    names = [("deal", "US–Iran deal in force at the end"), ("war", "Regional war (top rung)"),
+             ("deal_broken", "Deal reached and later broken")]
+    rows = []
+    for key, text in names:
+        rows.append([text] + [pct_se(r.summary["probabilities"].get(key, {}).get("p"),
+                                     r.summary["probabilities"].get(key, {}).get("se")) for r in runs])
+    rungs = runs[0].rungs
+    for k in range(len(rungs)):
+        cells = []
+        for r in runs:
+            row = next((x for x in r.summary["probabilities"].get("max_rung", []) if int(x["rung"]) == k), {})
+            cells.append(pct_se(row.get("p"), row.get("se")))
+        rows.append([f"Highest rung = {rung_label(k, rungs)}", *cells])
+    page.table(["Event", *labels], rows, numeric=list(range(1, len(runs) + 1)),
+               caption="Share of replicas ± Monte Carlo standard error.")
+
+
+def _difference_table(page: Page, runs: Sequence[RunData], labels: Sequence[str], diffs: pd.DataFrame) -> None:
+    base = runs[0]
+    others = sorted(diffs["run"].unique())
+    keyed = diffs.set_index(["run", "kind", "key"])
+    rows = []
+    for kind, key in dict.fromkeys(zip(diffs["kind"], diffs["key"])):
+        digits = _DIGITS[kind]
+        cells = []
+        for i in others:
+            r = keyed.loc[(i, kind, key)]
+            cells.append(f"{signed(r['estimate'], digits)} ({signed(r['low'], digits)} to {signed(r['high'], digits)})")
+        unit = "pp" if kind == "probability" else ""
+        rows.append([_quantity_label(base, kind, key).replace("<br>", " ") + (f" [{unit}]" if unit else ""), *cells])
+    page.table(["Quantity (run − baseline)", *[labels[i] for i in others]], rows,
+               numeric=list(range(1, len(others) + 1)),
+               caption="Difference of means (probabilities in percentage points, pp) with its 95 % interval.")
+
+
+def render_comparison(runs: Sequence[RunData], baseline: int, diffs: pd.DataFrame, labels: Sequence[str],
+                      out: str | Path) -> Path:
+    """Write the comparison page to ``out`` and return its path; ``diffs`` comes from ``difference_table``."""
+    page = Page(f"Comparison of {len(runs)} runs")
+    page.html(f"<h1>Comparison of {len(runs)} runs</h1>")
+    page.paragraph(f"Baseline: {labels[baseline]}. Colours identify runs throughout the page.", cls="lead")
+    _runs_table(page, runs, labels, baseline, diffs)
+    if len(diffs):
+        paired = diffs.groupby("run")["paired"].all()
+        if paired.all():
+            page.note("All runs share the baseline's seed and number of replicas (common random numbers: replica r "
+                      "of each run used the same random stream). Differences are paired, replica by replica, so "
+                      "their intervals are much narrower than the runs' own spreads.")
+        else:
+            bad = ", ".join(labels[i] for i in paired.index[~paired])
+            page.note(f"Unpaired differences for: {bad}. These runs used a different seed or number of replicas "
+                      "than the baseline, so replicas cannot be matched; differences compare the two samples as "
+                      "independent and their intervals are wider.")
+        page.section("Differences from the baseline", "differences")
+        page.figure(forest_figure(runs, diffs, labels),
+                    "Each dot is a run's difference from the baseline, the bar its 95 % interval. A bar that does not "
+                    "cross the vertical zero line is a difference larger than Monte Carlo noise. Probabilities are "
+                    "in percentage points; issue outcomes in points on their 0–100 scale (+ = towards the named "
+                    "end); utilities in utility units (+ = better for that actor). Open diamonds = unpaired.")
+        _difference_table(page, runs, labels, diffs)
+    page.section("Probabilities side by side", "probabilities")
+    _probability_table(page, runs, labels)
+    page.section("Escalation", "escalation")
+    page.figure(max_rung_figure(runs, labels),
+                "For each rung, one bar per run: the share of replicas whose highest rung was that rung. Whiskers: "
+                "95 % Monte Carlo intervals. Mass shifting to the right means more escalation.")
+    page.section("Issue outcomes", "outcomes")
+    page.figure(ecdf_figure(runs, labels, "outcome"),
+                "Cumulative distributions: at each value on the horizontal axis, the share of replicas that ended at "
+                "or below it. A curve further right means outcomes further towards the 100 end of that scale; where "
+                "curves cross, runs differ in spread rather than simply in level.")
+    page.figure(outcome_violin_figure(runs, labels),
+                "The same outcomes as violins: width = how often a value occurred; box = middle half of replicas; "
+                "line = median, dashed = mean.")
+    page.section("Actor utilities", "utilities")
+    page.figure(ecdf_figure(runs, labels, "utility"),
+                "Cumulative distributions of each actor's final utility (baseline preferences). A curve further "
+                "right means the actor did better in that run.")
+    page.figure(utility_violin_figure(runs, labels),
+                "Each actor's final utility, one violin per run (colours as above). Further right = better for that "
+                "actor.")
+    return write_html_atomic(out, page.render())

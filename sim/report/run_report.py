@@ -1,0 +1,180 @@
+"""The HTML report of one run: ``render_run_report(run_dir)`` writes ``run_dir/report.html``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sim.report import figures, stories
+from sim.report.labels import num, pct, pct_se, pretty_path, rung_label, value_text
+from sim.report.page import Page, esc, write_html_atomic
+from sim.runs import RunData, load_run
+
+
+def _header(page: Page, run: RunData) -> None:
+    m, scen = run.manifest, run.spec.get("scenario", {})
+    page.html(f"<h1>Scenario: {esc(run.scenario_name)}</h1>")
+    if scen.get("description"):
+        page.paragraph(str(scen["description"]), cls="lead")
+    versions = ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())
+    traj = m.get("trajectories") or {}
+    rows = [
+        ("Replicas (Monte Carlo runs)", f"{run.n_runs:,}"),
+        ("Steps per replica", run.steps),
+        ("Random seed", run.seed),
+        ("Command-line overrides", " ".join(m.get("overrides") or []) or "none"),
+        ("Started / finished", f"{m.get('started', '–')} / {m.get('finished', '–')}"
+                               f" ({num(m.get('wall_seconds'), 1)} s)"),
+        ("Stored sample paths", f"{traj.get('stored_replicas', '–')} replicas — {traj.get('note', '')}"),
+        ("Software versions", versions or "–"),
+        ("Git commit", m.get("git_commit") or "unknown (not run from a git checkout)"),
+        ("Run folder", str(run.path.resolve())),
+    ]
+    page.table(["", ""], rows)
+
+
+def _key_facts(page: Page, run: RunData) -> None:
+    probs = run.summary.get("probabilities", {})
+    page.section("Key probabilities", "probabilities",
+                 "Share of replicas in which each event happened. ± is the Monte Carlo standard error: the "
+                 "uncertainty from running a finite number of replicas, not the uncertainty of the real world.")
+    facts = []
+    deal, war, broken = probs.get("deal", {}), probs.get("war", {}), probs.get("deal_broken", {})
+    if deal:
+        facts.append(f"A US–Iran nuclear deal is in force at the end in {pct_se(deal.get('p'), deal.get('se'))} "
+                     "of replicas.")
+    if broken:
+        facts.append(f"A deal was reached but later collapsed in {pct_se(broken.get('p'), broken.get('se'))}.")
+    if war:
+        facts.append(f"Escalation reached the top rung (regional war) in {pct_se(war.get('p'), war.get('se'))}.")
+    ds = run.summary.get("deal_step") or {}
+    if ds.get("median") is not None:
+        facts.append(f"Where a deal was reached, the median step was {num(ds['median'], 0)} "
+                     f"(middle half between steps {num(ds.get('q25'), 0)} and {num(ds.get('q75'), 0)}).")
+    page.bullets(facts, cls="keyfacts")
+    rows: list[tuple[str, str]] = [
+        ("US–Iran deal in force at the end", pct_se(deal.get("p"), deal.get("se"))),
+        ("Regional war (top rung reached)", pct_se(war.get("p"), war.get("se"))),
+        ("Deal reached and later broken", pct_se(broken.get("p"), broken.get("se"))),
+    ]
+    for r in probs.get("max_rung", []):
+        rows.append((f"Highest rung = {rung_label(int(r['rung']), run.rungs)}", pct_se(r.get("p"), r.get("se"))))
+    page.table(["Event", "Probability ± standard error"], rows, numeric=[1])
+
+
+def _changes(page: Page, run: RunData) -> None:
+    scen = run.spec.get("scenario", {})
+    page.section("What this scenario changes", "changes",
+                 "Parameters this scenario sets differently from the baseline, with where each value comes from. "
+                 "A value given as a range is drawn anew for each replica (triangular: low, most likely, high).")
+    rows = []
+    for ch in scen.get("changes") or []:
+        src: dict[str, Any] = ch.get("source") or {}
+        where = f"{src.get('seed', '–')}" + (f", {src['where']}" if src.get("where") else "")
+        rows.append((pretty_path(ch.get("path", ""), run.spec), ch.get("path", ""), value_text(ch.get("value")),
+                     where, src.get("why", "")))
+    if rows:
+        page.table(["Parameter", "Path", "Value", "Source", "Why"], rows)
+    else:
+        page.paragraph("This scenario changes no parameters (it is the baseline).")
+    mech = scen.get("mechanics")
+    if mech:
+        page.html("<details><summary>Mechanics settings</summary><pre>"
+                  f"{esc(json.dumps(mech, indent=2, sort_keys=True))}</pre></details>")
+
+
+def _distributions(page: Page, run: RunData) -> None:
+    page.section("Escalation", "escalation")
+    page.figure(figures.max_rung_figure(run),
+                "Each bar is the share of replicas whose highest rung during the run was that rung (they add up "
+                "to 100 %). Black whiskers: 95 % Monte Carlo interval. Bars further right mean more dangerous runs.")
+    page.section("Time to a deal", "deal")
+    page.figure(figures.survival_figure(run),
+                "The line starts at 100 % and drops each time replicas reach a first US–Iran deal; where it ends "
+                "is the share that never reached one. A steep early drop means deals come quickly. Deals that "
+                "later collapsed still count as reached. Shaded: 95 % interval.")
+    page.section("Issue outcomes", "outcomes")
+    page.figure(figures.outcome_histograms_figure(run),
+                "One panel per issue: bars show how often each final value (0–100) occurred across replicas. "
+                "The dashed line and diamond mark where the issue started; the solid line and triangle mark the "
+                "median end point. The words under 0 and 100 say what the ends of each scale mean.")
+    stats = run.summary.get("outcomes", {})
+    rows = []
+    for issue in run.issue_ids:
+        s, meta = stats.get(issue, {}), run.issue(issue)
+        rows.append((meta["label"], f"{meta['scale_0']} → {meta['scale_100']}", num(s.get("start")),
+                     f"{num(s.get('q50'))} ± {num(s.get('q50_se'))}", f"{num(s.get('mean'))} ± {num(s.get('se'))}",
+                     f"{num(s.get('q05'))} – {num(s.get('q95'))}"))
+    page.table(["Issue", "Scale 0 → 100", "Start", "Median end ± se", "Mean end ± se", "90 % of replicas"], rows,
+               numeric=[2, 3, 4, 5])
+    page.section("Actors", "actors")
+    page.figure(figures.utility_figure(run),
+                "One violin per actor: its width shows how often the actor ended with that utility, judged by "
+                "the actor's baseline preferences (further right = better for that actor; comparable across "
+                "scenarios). Inside: box = middle half of replicas, line = median, dashed line = mean.")
+    ustats = run.summary.get("utilities", {})
+    page.table(["Actor", "Mean ± se", "Median", "90 % of replicas"],
+               [(run.actor_name(a), f"{num(ustats.get(a, {}).get('mean'), 3)} ± {num(ustats.get(a, {}).get('se'), 3)}",
+                 num(ustats.get(a, {}).get("q50"), 3),
+                 f"{num(ustats.get(a, {}).get('q05'), 3)} – {num(ustats.get(a, {}).get('q95'), 3)}")
+                for a in run.actor_ids], numeric=[1, 2, 3])
+
+
+def _over_time(page: Page, run: RunData) -> None:
+    page.section("Over time", "time",
+                 "Fan charts: the dark line is the median across all replicas at each step, the dark band holds "
+                 "the middle half of replicas and the light band 90 % of them. Thin grey lines are individual "
+                 "sample replicas, to show that single paths jump around far more than the median does.")
+    if run.quantiles.empty:
+        page.note("This run stored no per-step quantiles (trajectory_quantiles.parquet), so there are no fan charts.")
+        return
+    page.figure(figures.fan_figure(run, "escalation"),
+                "Rung of the escalation ladder by step. The dotted line is the mean rung. Grey sample lines are "
+                "nudged slightly apart so they do not hide each other.")
+    for issue in run.issue_ids:
+        meta = run.issue(issue)
+        page.figure(figures.fan_figure(run, f"outcome_{issue}"),
+                    f"{meta['label']} by step: towards 0 = {meta['scale_0']}, towards 100 = {meta['scale_100']}. "
+                    "Hover to read the percentiles at a step.")
+
+
+def _stories(page: Page, run: RunData) -> None:
+    page.section("Stories of single replicas", "stories",
+                 "What individual runs looked like, step by step, from the event log. Each chart shows the "
+                 "escalation rung over time; markers are logged events (hover for what happened), green shading "
+                 "is a period with a US–Iran deal in force.")
+    picked, notes = stories.pick_stories(run)
+    for story in picked:
+        page.heading(story.title)
+        page.paragraph(stories.story_sentence(run, story.replica))
+        page.figure(stories.timeline_figure(run, story), f"Why this replica: {story.why}")
+        lines = stories.event_lines(run, story.replica)
+        if lines:
+            items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+            page.html(f'<ol class="events">{items}</ol>')
+        else:
+            page.paragraph("No events were logged for this replica.", cls="muted")
+    for note in notes:
+        page.note(note)
+    if run.events.empty:
+        page.note("The event log is empty for this run, so the stories show only the escalation path.")
+
+
+def build_run_page(run: RunData) -> Page:
+    """Assemble the report page of one run (no file written)."""
+    page = Page(f"Run report: {run.scenario_name}")
+    _header(page, run)
+    _key_facts(page, run)
+    _changes(page, run)
+    _distributions(page, run)
+    _over_time(page, run)
+    _stories(page, run)
+    page.paragraph("Generated by geosim (sim.report). The page is self-contained and works offline.", cls="muted")
+    return page
+
+
+def render_run_report(run_dir: str | Path) -> Path:
+    """Write ``run_dir/report.html`` for a complete run folder and return its path."""
+    run = load_run(run_dir)
+    return write_html_atomic(run.path / "report.html", build_run_page(run).render())

@@ -1,0 +1,154 @@
+"""The HTML report of a sweep: ``render_sweep_report(multirun_dir)`` writes ``sweep.html`` from ``sweep.parquet``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sim.report.labels import Z95, num, pct_se, pretty_path, rung_ticks, scale_ticks
+from sim.report.page import Page, esc, write_html_atomic
+from sim.report.style import DEAL_COLOR, WAR_COLOR, color, finish
+from sim.runs import RunFolderError, job_dirs
+
+_FIXED = {"job", "run_dir", "overrides", "p_deal", "p_deal_se", "p_war", "p_war_se", "mean_max_escalation"}
+
+
+def swept_keys(sweep: pd.DataFrame) -> list[str]:
+    """The swept-key columns of ``sweep.parquet`` (everything that is not a job id or a figure)."""
+    return [c for c in sweep.columns if c not in _FIXED and not c.startswith("median_outcome_")]
+
+
+def _first_spec(multirun: Path, sweep: pd.DataFrame) -> dict[str, Any]:
+    """``spec.json`` of the first job that has one (for issue labels and rung names); ``{}`` if none."""
+    candidates = [multirun / str(d) for d in sweep.get("run_dir", [])] + job_dirs(multirun)
+    for d in candidates:
+        f = d / "spec.json"
+        if f.is_file():
+            try:
+                return json.loads(f.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+    return {}
+
+
+def _axis(sweep: pd.DataFrame, keys: list[str]) -> tuple[str | None, list[str], pd.Series, pd.Series, bool]:
+    """Choose the x key (first key that varies), the group keys (the other varying keys), x values and groups."""
+    varying = [k for k in keys if sweep[k].astype(str).nunique() > 1]
+    if not varying:
+        return None, [], sweep["job"].astype(str), pd.Series("all jobs", index=sweep.index), False
+    xkey, rest = varying[0], varying[1:]
+    numeric = pd.to_numeric(sweep[xkey], errors="coerce")
+    is_num = bool(numeric.notna().all())
+    x = numeric if is_num else sweep[xkey].astype(str)
+    if rest:
+        groups = sweep[rest].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in r.items()), axis=1)
+    else:
+        groups = pd.Series("", index=sweep.index)
+    return xkey, rest, x, groups, is_num
+
+
+def _traces(fig: go.Figure, x: pd.Series, y: pd.Series, err: pd.Series | None, groups: pd.Series, order: np.ndarray,
+            base_color: str | None, unit: str, row: int | None = None, show_legend: bool = True) -> None:
+    for g_i, group in enumerate(dict.fromkeys(groups[order])):
+        idx = [i for i in order if groups.iloc[i] == group]
+        col = color(g_i) if (base_color is None or group) else base_color
+        fig.add_trace(go.Scatter(
+            x=x.iloc[idx], y=y.iloc[idx], mode="lines+markers", name=group or "jobs",
+            legendgroup=group, showlegend=show_legend and bool(group),
+            line={"color": col, "width": 2}, marker={"size": 9, "color": col},
+            error_y={"type": "data", "array": (Z95 * err.iloc[idx]).tolist(), "thickness": 1.2}
+            if err is not None else None,
+            customdata=err.iloc[idx] if err is not None else None,
+            hovertemplate=f"%{{x}}: %{{y:.1f}}{unit}" + (" (± %{customdata:.1f} se)" if err is not None else "")
+            + f"<extra>{esc(group)}</extra>",
+        ), row=row, col=1 if row else None)
+
+
+def render_sweep_report(multirun_dir: str | Path) -> Path:
+    """Write ``sweep.html`` in a multirun folder from its ``sweep.parquet`` and return its path."""
+    root = Path(multirun_dir)
+    file = root / "sweep.parquet"
+    if not file.is_file():
+        raise RunFolderError(f"{root}: not a finished multirun folder (sweep.parquet is missing)")
+    try:
+        sweep = pd.read_parquet(file).sort_values("job").reset_index(drop=True)
+    except Exception as err:
+        raise RunFolderError(f"{file}: cannot read ({str(err).splitlines()[0] if str(err) else err})") from err
+    spec = _first_spec(root, sweep)
+    keys = swept_keys(sweep)
+    xkey, rest, x, groups, is_num = _axis(sweep, keys)
+    order = np.argsort(x.to_numpy(), kind="stable") if is_num else np.arange(len(sweep))
+    xtitle = f"{pretty_path(xkey, spec)}  ({xkey})" if xkey else "Job number"
+    xaxis: dict[str, Any] = {"title": xtitle}
+    if is_num and x.nunique() <= 12:
+        xaxis.update(tickvals=sorted(x.unique()), ticktext=[f"{v:g}" for v in sorted(x.unique())])
+    issues = [c.removeprefix("median_outcome_") for c in sweep.columns
+              if c.startswith("median_outcome_") and not c.endswith("_se")]
+    page = Page(f"Sweep report: {root.name}")
+    swept = [k for k in keys if k == xkey or k in rest]
+    page.html(f"<h1>Sweep over {esc('; '.join(pretty_path(k, spec) for k in swept) or 'jobs')}</h1>")
+    page.paragraph(f"{len(sweep)} jobs in {root.resolve()}. Each job is a full Monte Carlo run; the points below are "
+                   "its headline figures, whiskers are 95 % Monte Carlo intervals.", cls="lead")
+    constant = [k for k in keys if k != xkey and k not in rest]
+    if constant:
+        page.paragraph("Held fixed: " + "; ".join(f"{k} = {sweep[k].iloc[0]}" for k in constant), cls="muted")
+    if rest:
+        page.paragraph(f"One line per combination of {', '.join(rest)}.", cls="muted")
+
+    page.section("Deal and war probabilities", "probabilities")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=["P(US–Iran deal in force at the end)", "P(regional war: top rung reached)"])
+    for row, (col, c) in enumerate((("p_deal", DEAL_COLOR), ("p_war", WAR_COLOR)), start=1):
+        _traces(fig, x, 100 * sweep[col], 100 * sweep[f"{col}_se"], groups, order, c, " %", row=row,
+                show_legend=row == 1)
+        fig.update_yaxes(title="% of replicas", ticksuffix=" %", rangemode="tozero", row=row, col=1)
+    fig.update_xaxes(**xaxis, row=2, col=1)
+    page.figure(finish(fig, "How the chance of a deal and of war changes across the sweep", height=620),
+                "Top: share of replicas ending with a US–Iran nuclear deal in force; bottom: share reaching the top "
+                "rung of the escalation ladder. Each point is one job at the swept value on the horizontal axis; "
+                "whiskers are 95 % Monte Carlo intervals, so points whose whiskers overlap may not really differ.")
+
+    page.section("Escalation", "escalation")
+    rungs = [str(r) for r in spec.get("rungs", [])] or [f"rung {k}" for k in range(7)]
+    fig = go.Figure()
+    _traces(fig, x, sweep["mean_max_escalation"], None, groups, order, "#d73027", "")
+    fig.update_yaxes(title="Mean highest rung reached", **rung_ticks(rungs))
+    fig.update_xaxes(**xaxis)
+    page.figure(finish(fig, "Average highest rung of the escalation ladder", height=460),
+                "Mean over replicas of the highest rung reached (0 = calm … 6 = regional war). Higher means "
+                "runs typically escalated further before they ended.")
+
+    page.section("Issue outcomes", "outcomes")
+    titles = [spec.get("issues", {}).get(i, {}).get("label", i) for i in issues]
+    fig = make_subplots(rows=max(len(issues), 1), cols=1, subplot_titles=titles or [""],
+                        vertical_spacing=min(0.4 / max(len(issues), 1), 0.1))
+    for row, issue in enumerate(issues, start=1):
+        meta = spec.get("issues", {}).get(issue, {})
+        se_col = f"median_outcome_{issue}_se"
+        err = sweep[se_col] if se_col in sweep else None
+        _traces(fig, x, sweep[f"median_outcome_{issue}"], err, groups, order, color(row - 1), "", row=row,
+                show_legend=row == 1)
+        fig.update_yaxes(**scale_ticks(meta.get("scale_0", "0"), meta.get("scale_100", "100"), 16, axis="y"),
+                         row=row, col=1)
+        fig.update_xaxes(**{**xaxis, "title": xtitle if row == len(issues) else None}, row=row, col=1)
+    page.figure(finish(fig, "Median final outcome of each issue across the sweep", height=140 + 260 * len(issues)),
+                "One panel per issue: the median final outcome over replicas (0–100; the scale ends are named on the "
+                "left) at each swept value, with 95 % intervals for the median.")
+
+    page.section("Jobs", "jobs")
+    rows = []
+    for _, r in sweep.iloc[order].iterrows():
+        report = root / str(r["run_dir"]) / "report.html"
+        link = (f'<a href="{esc(Path(str(r["run_dir"])) / "report.html")}">report</a>' if report.is_file()
+                else esc(r["run_dir"]))
+        rows.append([r["job"], *[r[k] for k in keys], pct_se(r["p_deal"], r["p_deal_se"]),
+                     pct_se(r["p_war"], r["p_war_se"]), num(r["mean_max_escalation"], 2), link, r["overrides"]])
+    page.table(["Job", *keys, "P(deal)", "P(war)", "Mean highest rung", "Folder", "Overrides"], rows,
+               numeric=[0], raw_cols=[len(keys) + 4])
+    return write_html_atomic(root / "sweep.html", page.render())

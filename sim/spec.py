@@ -1,0 +1,245 @@
+"""The validated run spec: everything a run needs, checked once, at the edge.
+
+Hydra composes ``conf/config.yaml`` + the knowledge base + the scenario + command-line overrides into one plain
+dict; :func:`build_spec` validates it with the pydantic models below (the knowledge base with those of
+:mod:`sim.knowledge`) and raises :class:`~sim.knowledge.ConfigError` with one line naming the field, the value
+and what is allowed. Downstream code receives a :class:`RunSpec` and never re-checks input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.knowledge import ConfigError, KnowledgeBase, Source, Uncertain, describe_validation_error
+from sim.mechanics.bargaining import OfferRule, ProbabilityRule
+
+#: Replicas per random stream. Execution chunks are whole blocks, so results never depend on chunking.
+BLOCK_SIZE = 256
+
+#: The escalation ladder (docs/model.md, "Escalation ladder").
+RUNGS = ("calm", "rhetoric", "proxy harassment", "proxy attacks on US forces or Israel", "limited strikes",
+         "sustained strikes", "regional war")
+TOP_RUNG = len(RUNGS) - 1
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors (a typo must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Share = Field(ge=0.0, le=1.0)
+
+
+class BargainingSpec(Strict):
+    """Expected-utility bargaining (sim.mechanics.bargaining)."""
+
+    rounds_per_step: int = Field(1, ge=1, le=10)
+    offer_rule: OfferRule = "smallest_move"
+    probability: ProbabilityRule = "all_votes"
+    risk: Literal["knowledge", "endogenous"] = "knowledge"
+    trust_floor: float = Field(0.3, ge=0.0, le=1.0)
+
+
+class ExchangeLink(Strict):
+    """Actor ``a`` concedes on ``issue_a`` to ``b``, who concedes on ``issue_b`` (moved by ``delivered_by`` if set)."""
+
+    a: str
+    issue_a: str
+    b: str
+    issue_b: str
+    delivered_by: str | None = None
+    note: str = ""
+
+
+class ExchangeSpec(Strict):
+    """Issue linkage and exchange (sim.mechanics.exchange)."""
+
+    enabled: bool = True
+    rate: float = Field(0.5, gt=0.0, le=1.0)
+    leverage: float = Field(0.5, ge=0.0, le=1.0)
+    trust_floor: float = Field(0.05, ge=0.0, le=1.0)
+    links: list[ExchangeLink] = []
+
+
+class MediationSpec(Strict):
+    """Mediator, sidelined actors and spoilers (sim.mechanics.mediation)."""
+
+    mediator: str | None = None
+    parties: list[str] = ["us", "iran"]
+    issues: list[str] = ["iran_nuclear", "iran_sanctions"]
+    credibility: float = Field(0.6, ge=0.0, le=1.0)
+    bias: float = Field(0.3, ge=0.0, le=1.0)
+    sidelined: list[str] = []
+    sideline_factor: float = Field(0.5, ge=0.0, le=1.0)
+    spoilers: list[str] = ["israel"]
+
+
+class EscalationSpec(Strict):
+    """The escalation ladder (sim.mechanics.escalation)."""
+
+    initial_rung: int = Field(2, ge=0, le=TOP_RUNG)
+    incident_base: float = Field(0.04, ge=0.0, le=1.0)
+    incident_proxy: float = Field(0.15, ge=0.0, le=1.0)
+    proxy_sponsor: str = "iran"
+    targets: list[str] = ["us", "israel"]
+    retaliation: float = Field(0.4, ge=0.0, le=1.0)
+    counter: float = Field(0.4, ge=0.0, le=1.0)
+    deescalation: float = Field(0.45, ge=0.0, le=1.0)
+    trust_erosion: float = Field(0.04, ge=0.0, le=1.0)
+    spoiler_rate: float = Field(0.15, ge=0.0, le=1.0)
+
+
+class DealSpec(Strict):
+    """When a deal is reached, what it does, and when it collapses (sim.mechanics.deal)."""
+
+    parties: list[str] = ["us", "iran"]
+    issues: list[str] = ["iran_nuclear", "iran_sanctions"]
+    tolerance: float = Field(12.0, gt=0.0, le=100.0)
+    ratify: float = Field(0.5, ge=0.0, le=1.0)
+    deescalation: int = Field(2, ge=0, le=TOP_RUNG)
+    proxy_restraint: float = Field(0.5, ge=0.0, le=1.0)
+    breakdown_base: float = Field(0.01, ge=0.0, le=1.0)
+    breakdown_escalation: float = Field(0.10, ge=0.0, le=1.0)
+
+
+class MechanicsSpec(Strict):
+    """All mechanism parameters."""
+
+    bargaining: BargainingSpec = BargainingSpec()
+    exchange: ExchangeSpec = ExchangeSpec()
+    mediation: MediationSpec = MediationSpec()
+    escalation: EscalationSpec = EscalationSpec()
+    deal: DealSpec = DealSpec()
+
+
+class About(Strict):
+    """A scenario's name, question and sources."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    sources: list[Source] = []
+
+
+class RunSettings(Strict):
+    """How the Monte Carlo experiment is run."""
+
+    n_runs: int = Field(5000, ge=1, le=100_000_000)
+    seed: int = Field(20250311, ge=0)
+    steps: int = Field(24, ge=1, le=600)
+    chunk_size: int = Field(1024, ge=BLOCK_SIZE)
+    workers: int = Field(0, ge=0, le=512)
+    trajectory_replicas: int = Field(20000, ge=0)
+    event_replicas: int = Field(50, ge=0, le=10000)
+    report: bool = True
+
+    @model_validator(mode="after")
+    def _whole_blocks(self) -> "RunSettings":
+        if self.chunk_size % BLOCK_SIZE:
+            raise ValueError(f"chunk_size must be a multiple of {BLOCK_SIZE} (got {self.chunk_size})")
+        return self
+
+
+class Change(Strict):
+    """One parameter of the scenario that differs from the baseline knowledge base."""
+
+    path: str
+    baseline: dict[str, float]
+    value: dict[str, float]
+    source: Source
+
+
+class RunSpec(Strict):
+    """Everything one run needs, validated."""
+
+    run: RunSettings
+    about: About
+    knowledge: KnowledgeBase
+    mechanics: MechanicsSpec
+    changes: list[Change] = []
+    overrides: list[str] = []
+
+    def check_references(self) -> None:
+        """Every actor and issue named by a mechanism exists in the knowledge base (raises ConfigError)."""
+        actors, issues = set(self.knowledge.actor_ids), set(self.knowledge.issue_ids)
+        m = self.mechanics
+        refs: list[tuple[str, str | None, set[str]]] = [
+            ("mechanics.mediation.mediator", m.mediation.mediator, actors),
+            ("mechanics.escalation.proxy_sponsor", m.escalation.proxy_sponsor, actors)]
+        for name in ("parties", "sidelined", "spoilers"):
+            refs += [(f"mechanics.mediation.{name}", a, actors) for a in getattr(m.mediation, name)]
+        refs += [("mechanics.mediation.issues", i, issues) for i in m.mediation.issues]
+        refs += [("mechanics.escalation.targets", a, actors) for a in m.escalation.targets]
+        refs += [("mechanics.deal.parties", a, actors) for a in m.deal.parties]
+        refs += [("mechanics.deal.issues", i, issues) for i in m.deal.issues]
+        for k, link in enumerate(m.exchange.links):
+            refs += [(f"mechanics.exchange.links.{k}.{f}", getattr(link, f), actors) for f in ("a", "b", "delivered_by")]
+            refs += [(f"mechanics.exchange.links.{k}.{f}", getattr(link, f), issues) for f in ("issue_a", "issue_b")]
+        for path, value, allowed in refs:
+            if value is not None and value not in allowed:
+                raise ConfigError(f"{path}: got {value!r}; allowed: {', '.join(sorted(allowed))}")
+        if len(m.deal.parties) != 2:
+            raise ConfigError(f"mechanics.deal.parties: got {m.deal.parties!r}; allowed: exactly two actors")
+        if m.mediation.mediator is not None and len(m.mediation.parties) != 2:
+            raise ConfigError(f"mechanics.mediation.parties: got {m.mediation.parties!r}; allowed: exactly two actors")
+
+    @property
+    def actor_ids(self) -> list[str]:
+        return self.knowledge.actor_ids
+
+    @property
+    def issue_ids(self) -> list[str]:
+        return self.knowledge.issue_ids
+
+
+_RUN_KEYS = tuple(RunSettings.model_fields)
+_KB_KEYS = ("baseline", "issues", "actors", "relations")
+
+
+def _triple(u: Uncertain) -> dict[str, float]:
+    return {"low": u.low, "mode": u.mode, "high": u.high}
+
+
+def scenario_changes(kb: KnowledgeBase, baseline: KnowledgeBase) -> list[Change]:
+    """The parameters of ``kb`` that differ from ``baseline``, with the source given for the new value."""
+    base = dict(baseline.parameters())
+    out = []
+    for path, u in kb.parameters():
+        b = base.get(path)
+        if b is None or _triple(b) != _triple(u) or b.dist != u.dist:
+            out.append(Change(path=path, baseline=_triple(b) if b else {}, value=_triple(u), source=u.source))
+    return out
+
+
+def build_spec(cfg: dict[str, Any], *, origin: str = "config", overrides: list[str] | None = None,
+               baseline: KnowledgeBase | None = None) -> RunSpec:
+    """Validate a composed config dict into a :class:`RunSpec`; raise :class:`ConfigError` with one line."""
+    from sim.knowledge import load_knowledge
+
+    known = set(_RUN_KEYS) | set(_KB_KEYS) | {"mechanics", "about"}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ConfigError(f"{origin}: {unknown[0]}: unknown key; allowed keys: {', '.join(sorted(known))}")
+    kb = load_knowledge(data={k: cfg[k] for k in _KB_KEYS if k in cfg}, origin=origin)
+    base = baseline if baseline is not None else load_knowledge()
+    try:
+        run = RunSettings.model_validate({k: cfg[k] for k in _RUN_KEYS if k in cfg})
+        rest = _Rest.model_validate({"about": cfg.get("about") or {"name": "unnamed"},
+                                     "mechanics": cfg.get("mechanics") or {}})
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, origin)) from None
+    spec = RunSpec(run=run, about=rest.about, knowledge=kb, mechanics=rest.mechanics,
+                   changes=scenario_changes(kb, base), overrides=list(overrides or []))
+    try:
+        spec.check_references()
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    return spec
+
+
+class _Rest(Strict):
+    about: About
+    mechanics: MechanicsSpec

@@ -1,0 +1,348 @@
+"""Synthetic run folders that follow the engine's run-folder contract, for testing readers and reports.
+
+The data are plausible, not meaningful: an escalation random walk with a deal hazard, issue outcomes drifting
+from their starting points, linear utilities. All random numbers are drawn up front from ``seed``, so two runs
+with the same seed and ``n`` use common random numbers (replica r of each sees the same stream) and differ only
+through ``shift``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ACTORS: dict[str, str] = {
+    "us": "United States",
+    "russia": "Russia",
+    "iran": "Iran",
+    "israel": "Israel",
+    "europe": "Europe (EU/E3)",
+    "turkey": "Turkey",
+}
+ISSUES: dict[str, tuple[str, str, str, float]] = {
+    "iran_nuclear": ("Iran's nuclear programme", "unconstrained enrichment", "verified rollback", 35.0),
+    "ukraine_support": ("Western support for Ukraine", "aid & sanctions end", "maximal", 70.0),
+    "iran_proxies": ("Iran-backed proxy activity", "network withdrawn", "maximal activity", 60.0),
+    "russia_mideast_role": ("Russia's role in the Middle East", "excluded", "central broker", 35.0),
+    "iran_sanctions": ("Sanctions on Iran", "full relief", "maximum pressure", 80.0),
+}
+RUNGS: list[str] = [
+    "calm",
+    "rhetoric",
+    "proxy harassment",
+    "proxy attacks on US forces or Israel",
+    "limited strikes",
+    "sustained strikes",
+    "regional war",
+]
+_UP_EVENTS = [
+    ("iran", "militia_attack", "Iran-backed militia attack on a US base"),
+    ("israel", "retaliatory_strike", "Israeli retaliatory strike on a militia depot"),
+    ("us", "retaliatory_strike", "US strike on militia positions in Iraq"),
+    ("iran", "spoiler_strike", "Hardliner spoiler strike against shipping"),
+]
+_DOWN_EVENTS = [
+    ("russia", "de_escalation", "Russian-brokered ceasefire between militias and US forces"),
+    ("europe", "de_escalation", "European back-channel talks lower tensions"),
+    ("turkey", "de_escalation", "Turkish mediation calms the border"),
+]
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def _simulate(n: int, steps: int, seed: int, shift: float, deals: bool) -> dict[str, np.ndarray]:
+    """Arrays indexed [step, replica] (and issue), from common random numbers."""
+    rng = np.random.default_rng(seed)
+    u_esc = rng.random((steps, n))
+    u_deal = rng.random((steps, n))
+    noise = rng.normal(size=(steps, n, len(ISSUES)))
+    start_noise = rng.normal(scale=3.0, size=(n, len(ISSUES)))
+    starts = np.array([meta[3] for meta in ISSUES.values()])
+
+    esc = np.zeros((steps + 1, n), dtype=np.int8)
+    esc[0] = 1
+    deal = np.zeros((steps + 1, n), dtype=bool)
+    x = np.zeros((steps + 1, n, len(ISSUES)))
+    x[0] = np.clip(starts + start_noise, 0, 100)
+    deal_push = np.array([3.0, -0.5, -2.0, 1.0, -3.0])
+    esc_push = np.array([-0.5, 0.3, 1.5, 0.2, 0.8])
+    p_deal = (0.035 + 0.01 * shift) if deals else 0.0
+    for t in range(steps):
+        in_deal = deal[t]
+        p_up = np.where(in_deal, 0.08, 0.24 + 0.01 * shift)
+        p_down = np.where(in_deal, 0.30, 0.18)
+        cur = esc[t].astype(int)
+        up = (u_esc[t] < p_up) & (cur < 6)
+        down = (u_esc[t] > 1 - p_down) & (cur > 0) & (cur < 6)
+        esc[t + 1] = cur + up - down
+        reach = ~in_deal & (u_deal[t] < p_deal) & (cur <= 3)
+        collapse = in_deal & (u_deal[t] > 0.97 - 0.02 * (cur >= 3))
+        deal[t + 1] = (in_deal & ~collapse) | reach
+        drift = deal[t + 1][:, None] * deal_push + (esc[t + 1][:, None] - 2) * esc_push + shift / steps
+        x[t + 1] = np.clip(x[t] + drift + 1.8 * noise[t], 0, 100)
+    return {"esc": esc, "deal": deal, "x": x}
+
+
+def _outcomes(sim: dict[str, np.ndarray], n: int) -> pd.DataFrame:
+    esc, deal, x = sim["esc"], sim["deal"], sim["x"]
+    ever = deal.any(axis=0)
+    first = np.where(ever, deal.argmax(axis=0), -1)
+    df = pd.DataFrame(
+        {
+            "replica": np.arange(n, dtype=np.int64),
+            "deal": deal[-1],
+            "deal_step": pd.array([int(s) if s >= 0 else None for s in first], dtype="Int32"),
+            "deal_broken": ever & ~deal[-1],
+            "max_escalation": esc.max(axis=0).astype(np.int8),
+            "final_escalation": esc[-1].astype(np.int8),
+            "war": esc.max(axis=0) >= 6,
+        }
+    )
+    final = x[-1]
+    for j, issue in enumerate(ISSUES):
+        df[f"outcome_{issue}"] = final[:, j].astype(np.float64)
+    ideals = np.random.default_rng(12345).uniform(0, 100, size=(len(ACTORS), len(ISSUES)))
+    weights = np.random.default_rng(54321).dirichlet(np.ones(len(ISSUES)), size=len(ACTORS))
+    for a, actor in enumerate(ACTORS):
+        dist = (np.abs(final - ideals[a]) * weights[a]).sum(axis=1)
+        df[f"utility_{actor}"] = 1.0 - 2.0 * dist / 100.0 - 0.3 * df["war"].to_numpy()
+    return df
+
+
+def _stat(values: np.ndarray) -> dict[str, float]:
+    n = len(values)
+    sd = float(np.std(values, ddof=1)) if n > 1 else 0.0
+    q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
+    return {
+        "mean": float(values.mean()),
+        "se": sd / np.sqrt(n),
+        "q05": float(q[0]),
+        "q25": float(q[1]),
+        "q50": float(q[2]),
+        "q75": float(q[3]),
+        "q95": float(q[4]),
+        "q50_se": 1.2533 * sd / np.sqrt(n),
+    }
+
+
+def summary_of(out: pd.DataFrame, starts: np.ndarray, rungs: list[str]) -> dict[str, Any]:
+    """The ``summary.json`` the engine would write for these outcomes."""
+    n = len(out)
+
+    def prob(mask: np.ndarray) -> dict[str, float]:
+        p = float(np.mean(mask))
+        return {"p": p, "se": float(np.sqrt(p * (1 - p) / n))}
+
+    steps = out["deal_step"].dropna().to_numpy(dtype=float)
+    return {
+        "n_runs": n,
+        "probabilities": {
+            "deal": prob(out["deal"].to_numpy()),
+            "war": prob(out["war"].to_numpy()),
+            "deal_broken": prob(out["deal_broken"].to_numpy()),
+            "max_rung": [
+                {"rung": k, "name": name, **prob(out["max_escalation"].to_numpy() == k)} for k, name in enumerate(rungs)
+            ],
+        },
+        "outcomes": {
+            issue: {**_stat(out[f"outcome_{issue}"].to_numpy()), "start": float(starts[j])}
+            for j, issue in enumerate(ISSUES)
+        },
+        "utilities": {
+            actor: {k: v for k, v in _stat(out[f"utility_{actor}"].to_numpy()).items() if k in ("mean", "se", "q05", "q50", "q95")}
+            for actor in ACTORS
+        },
+        "deal_step": {
+            "median": float(np.median(steps)) if len(steps) else None,
+            "q25": float(np.quantile(steps, 0.25)) if len(steps) else None,
+            "q75": float(np.quantile(steps, 0.75)) if len(steps) else None,
+        },
+    }
+
+
+def _trajectories(sim: dict[str, np.ndarray], stored: int) -> pd.DataFrame:
+    esc, deal, x = sim["esc"], sim["deal"], sim["x"]
+    steps = esc.shape[0]
+    reps, ts = np.meshgrid(np.arange(stored), np.arange(steps), indexing="ij")
+    df = pd.DataFrame(
+        {
+            "replica": reps.ravel().astype(np.int64),
+            "step": ts.ravel().astype(np.int16),
+            "escalation": esc[:, :stored].T.ravel().astype(np.int8),
+            "deal": deal[:, :stored].T.ravel(),
+        }
+    )
+    for j, issue in enumerate(ISSUES):
+        df[f"outcome_{issue}"] = x[:, :stored, j].T.ravel().astype(np.float32)
+    return df
+
+
+def _quantiles(sim: dict[str, np.ndarray]) -> pd.DataFrame:
+    rows = []
+    series = {"escalation": sim["esc"].astype(float)}
+    for j, issue in enumerate(ISSUES):
+        series[f"outcome_{issue}"] = sim["x"][:, :, j]
+    for var, arr in series.items():
+        q = np.quantile(arr, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+        for t in range(arr.shape[0]):
+            rows.append({"step": t, "variable": var, "q05": q[0, t], "q25": q[1, t], "q50": q[2, t],
+                         "q75": q[3, t], "q95": q[4, t], "mean": float(arr[t].mean())})
+    df = pd.DataFrame(rows)
+    df["step"] = df["step"].astype(np.int16)
+    return df
+
+
+def _events(sim: dict[str, np.ndarray], replicas: int, seed: int) -> pd.DataFrame:
+    esc, deal = sim["esc"], sim["deal"]
+    rng = np.random.default_rng(seed + 99)
+    rows = []
+    for r in range(replicas):
+        for t in range(1, esc.shape[0]):
+            before, after = int(esc[t - 1, r]), int(esc[t, r])
+            if after > before:
+                actor, code, text = _UP_EVENTS[rng.integers(len(_UP_EVENTS))]
+            elif after < before:
+                actor, code, text = _DOWN_EVENTS[rng.integers(len(_DOWN_EVENTS))]
+            else:
+                actor = code = text = None
+            if code:
+                rows.append((r, t, actor, code, text, before, after))
+            if deal[t, r] and not deal[t - 1, r]:
+                rows.append((r, t, "russia", "offer_accepted", "Iran accepts a Russian-mediated offer", after, after))
+                rows.append((r, t, "us", "deal_reached", "US and Iran sign an interim nuclear deal", after, after))
+            if deal[t - 1, r] and not deal[t, r]:
+                rows.append((r, t, "iran", "deal_collapse", "The US–Iran deal collapses", after, after))
+            if not code and rng.random() < 0.08:
+                rows.append((r, t, "europe", "exchange", "Europe and Russia exchange proposals on sanctions", after, after))
+    df = pd.DataFrame(rows, columns=["replica", "step", "actor", "event", "description", "rung_before", "rung_after"])
+    return df.astype({"replica": np.int64, "step": np.int16, "rung_before": np.int8, "rung_after": np.int8})
+
+
+def make_run(
+    dir: str | Path,
+    scenario: str = "status_quo",
+    n: int = 500,
+    seed: int = 1,
+    shift: float = 0.0,
+    steps: int = 24,
+    stored_replicas: int = 20,
+    deals: bool = True,
+    events: bool = True,
+    status: str = "complete",
+    overrides: list[str] | None = None,
+    issues: list[str] | None = None,
+) -> Path:
+    """Write a complete synthetic run folder at ``dir`` and return its path.
+
+    ``deals=False`` gives a run without any deal; ``events=False`` an empty event log; ``issues`` restricts the
+    issue set (for incompatible-shape tests).
+    """
+    path = Path(dir)
+    path.mkdir(parents=True, exist_ok=True)
+    sim = _simulate(n, steps, seed, shift, deals)
+    out = _outcomes(sim, n)
+    keep = list(issues) if issues is not None else list(ISSUES)
+    drop = [f"outcome_{i}" for i in ISSUES if i not in keep]
+    out = out.drop(columns=drop)
+    stored = min(stored_replicas, n)
+    traj = _trajectories(sim, stored).drop(columns=drop)
+    quant = _quantiles(sim)
+    quant = quant[~quant["variable"].isin(drop)].reset_index(drop=True)
+    ev = _events(sim, stored if events else 0, seed)
+    starts = sim["x"][0].mean(axis=0)
+
+    summary = summary_of(out.assign(**{c: 0.0 for c in drop}), starts, RUNGS)
+    summary["outcomes"] = {k: v for k, v in summary["outcomes"].items() if k in keep}
+    spec = {
+        "scenario": {
+            "name": scenario,
+            "description": f"Synthetic scenario '{scenario}' for tests: what if the US eases pressure on Iran "
+            "while Russia mediates?",
+            "changes": [
+                {
+                    "path": "actors.us.position.ukraine_support",
+                    "value": {"low": 40, "mode": 55, "high": 65},
+                    "source": {"seed": "knowledge/us_positions.md", "where": "section 2",
+                               "why": "Administration signals willingness to trade Ukraine aid for an Iran deal"},
+                },
+                {
+                    "path": "actors.russia.salience.russia_mideast_role",
+                    "value": 0.8,
+                    "source": {"seed": "assumption", "where": None, "why": "Moscow wants a broker role"},
+                },
+            ],
+            "mechanics": {"bargaining": "expected_utility", "escalation": {"base_hazard": 0.2}},
+        },
+        "actor_ids": list(ACTORS),
+        "actors": {a: {"name": name} for a, name in ACTORS.items()},
+        "issue_ids": keep,
+        "issues": {i: {"label": ISSUES[i][0], "scale_0": ISSUES[i][1], "scale_100": ISSUES[i][2]} for i in keep},
+        "rungs": RUNGS,
+        "n_runs": n,
+        "seed": seed,
+        "steps": steps,
+    }
+    manifest = {
+        "status": status,
+        "seed": seed,
+        "n_runs": n,
+        "steps": steps,
+        "scenario": scenario,
+        "started": "2025-01-01T12:00:00",
+        "finished": "2025-01-01T12:00:07",
+        "wall_seconds": 7.2,
+        "timings": {"simulate": 6.1, "write": 1.1},
+        "versions": {"python": "3.11.9", "numpy": np.__version__, "mesa": "3.3.0", "pandas": pd.__version__},
+        "git_commit": "0123456789abcdef0123456789abcdef01234567",
+        "trajectories": {"stored_replicas": stored, "note": f"first {stored} replicas stored"},
+        "overrides": list(overrides or [f"scenario={scenario}"]),
+    }
+    _write_json(path / "spec.json", spec)
+    _write_json(path / "manifest.json", manifest)
+    _write_json(path / "summary.json", summary)
+    out.to_parquet(path / "outcomes.parquet", index=False)
+    traj.to_parquet(path / "trajectories.parquet", index=False)
+    quant.to_parquet(path / "trajectory_quantiles.parquet", index=False)
+    ev.to_parquet(path / "events.parquet", index=False)
+    return path
+
+
+def make_multirun(
+    dir: str | Path,
+    key: str = "actors.us.salience.ukraine_support",
+    values: tuple[float, ...] = (0.2, 0.5, 0.8),
+    scenario: str = "grand_bargain",
+    n: int = 300,
+    seed: int = 1,
+) -> Path:
+    """Write a multirun folder: job folders ``0/``, ``1/``, ..., ``multirun.yaml`` and ``sweep.parquet``."""
+    path = Path(dir)
+    path.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for job, value in enumerate(values):
+        overrides = [f"scenario={scenario}", f"{key}={value}"]
+        run = make_run(path / str(job), scenario=scenario, n=n, seed=seed, shift=10 * (value - 0.5),
+                       overrides=overrides)
+        summary = json.loads((run / "summary.json").read_text())
+        probs = summary["probabilities"]
+        max_esc = pd.read_parquet(run / "outcomes.parquet")["max_escalation"].mean()
+        row: dict[str, Any] = {"job": job, "run_dir": str(job), "overrides": " ".join(overrides),
+                               "scenario": scenario, key: str(value),
+                               "p_deal": probs["deal"]["p"], "p_deal_se": probs["deal"]["se"],
+                               "p_war": probs["war"]["p"], "p_war_se": probs["war"]["se"],
+                               "mean_max_escalation": float(max_esc)}
+        for issue, stats in summary["outcomes"].items():
+            row[f"median_outcome_{issue}"] = stats["q50"]
+            row[f"median_outcome_{issue}_se"] = stats["q50_se"]
+        rows.append(row)
+    pd.DataFrame(rows).to_parquet(path / "sweep.parquet", index=False)
+    (path / "multirun.yaml").write_text(
+        f"hydra:\n  mode: MULTIRUN\n  sweeper:\n    params:\n      {key}: {','.join(map(str, values))}\n"
+    )
+    return path

@@ -1,0 +1,134 @@
+"""Comparing runs: difference statistics, the table of differences, the command line."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.compare import can_pair, choose_baseline, difference, difference_table, main, unique_labels
+from sim.runs import load_run
+from synthetic_runs import make_multirun, make_run
+
+Z = 1.959964
+
+
+def test_paired_difference_by_hand() -> None:
+    base, other = [1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 5.0, 5.0]
+    # d = [1, 0, 2, 1]: mean 1, sample variance ((0)^2 + 1 + 1 + 0) / 3 = 2/3, se = sqrt(2/3) / 2
+    d = difference(base, other, paired=True)
+    se = math.sqrt(2 / 3) / 2
+    assert d.estimate == pytest.approx(1.0)
+    assert d.se == pytest.approx(se)
+    assert (d.low, d.high) == pytest.approx((1 - Z * se, 1 + Z * se))
+    assert d.n == 4 and d.paired
+
+
+def test_unpaired_difference_by_hand() -> None:
+    base, other = [1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 5.0, 5.0]
+    # var(base) = 5/3, var(other) = 3: se = sqrt(5/3/4 + 3/4)
+    d = difference(base, other, paired=False)
+    assert d.estimate == pytest.approx(1.0)
+    assert d.se == pytest.approx(math.sqrt(5 / 12 + 3 / 4))
+    assert not d.paired
+
+
+def test_probability_difference_is_a_difference_of_indicators() -> None:
+    base = np.array([True, False, False, True, False])
+    other = np.array([True, True, False, True, True])
+    d = difference(base, other, paired=True)
+    assert d.estimate == pytest.approx(0.8 - 0.4)
+    # d = [0, 1, 0, 0, 1]: mean 0.4, var = (3*0.16 + 2*0.36)/4 = 0.3
+    assert d.se == pytest.approx(math.sqrt(0.3 / 5))
+
+
+def test_difference_edge_cases() -> None:
+    with pytest.raises(ValueError):
+        difference([1.0, 2.0], [1.0], paired=True)
+    one = difference([1.0], [3.0], paired=True)
+    assert one.estimate == 2.0 and math.isnan(one.se)
+
+
+def test_difference_table_pairs_common_random_numbers(tmp_path: Path) -> None:
+    a = load_run(make_run(tmp_path / "a", n=400, seed=3))
+    b = load_run(make_run(tmp_path / "b", n=400, seed=3, shift=6.0, scenario="grand_bargain"))
+    c = load_run(make_run(tmp_path / "c", n=400, seed=4, shift=6.0, scenario="other_seed"))
+    assert can_pair(a, b) and not can_pair(a, c)
+    table = difference_table([a, b, c], baseline=0)
+    paired = table[table["run"] == 1]
+    unpaired = table[table["run"] == 2]
+    assert paired["paired"].all() and not unpaired["paired"].any()
+    assert set(paired["kind"]) == {"probability", "outcome", "utility"}
+    row = paired[paired["key"] == "iran_nuclear"].iloc[0]
+    manual = difference(a.outcomes["outcome_iran_nuclear"], b.outcomes["outcome_iran_nuclear"], paired=True)
+    assert row["estimate"] == pytest.approx(manual.estimate) and row["se"] == pytest.approx(manual.se)
+    forced = difference(a.outcomes["outcome_iran_nuclear"], b.outcomes["outcome_iran_nuclear"], paired=False)
+    assert row["se"] < forced.se  # common random numbers shrink the uncertainty
+    deal = paired[paired["key"] == "deal"].iloc[0]
+    assert deal["estimate"] == pytest.approx(100 * (b.outcomes["deal"].mean() - a.outcomes["deal"].mean()))
+
+
+def test_baseline_and_labels(tmp_path: Path) -> None:
+    x = load_run(make_run(tmp_path / "x", n=5, scenario="grand_bargain"))
+    sq = load_run(make_run(tmp_path / "sq", n=5))
+    assert choose_baseline([x, sq]) == 1 and choose_baseline([x]) == 0
+    assert unique_labels([x, x]) == ["grand_bargain [x] #1", "grand_bargain [x] #2"]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sim.compare", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_not_a_run_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notarun").mkdir()
+    good = make_run(tmp_path / "good", n=20)
+    res = _cli(str(good), str(tmp_path / "notarun"), cwd=tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "notarun" in lines[0] and "manifest.json is missing" in lines[0]
+    assert not (tmp_path / "comparison.html").exists()
+
+
+def test_cli_incomplete_run_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = make_run(tmp_path / "good", n=20)
+    running = make_run(tmp_path / "running", n=20, status="running")
+    assert main([str(good), str(running), "--out", str(tmp_path / "o.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not complete" in err[0]
+
+
+def test_cli_incompatible_shapes_exit_2(tmp_path: Path) -> None:
+    a = make_run(tmp_path / "a", n=20)
+    b = make_run(tmp_path / "b", n=20, issues=["iran_nuclear", "ukraine_support"])
+    res = _cli(str(a), str(b), cwd=tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "incompatible" in lines[0] and "issues" in lines[0]
+
+
+def test_cli_writes_page_and_prints_path(tmp_path: Path) -> None:
+    a = make_run(tmp_path / "a", n=60, scenario="grand_bargain")
+    b = make_run(tmp_path / "sq", n=60)
+    res = _cli(str(a), str(b), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    out = Path(res.stdout.strip())
+    assert out == (tmp_path / "comparison.html").resolve() and out.is_file()
+    text = out.read_text()
+    assert "Differences from the baseline" in text and "Baseline: status_quo" in text
+
+
+def test_cli_multirun_expands_to_jobs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_multirun(tmp_path / "sweep", values=(0.2, 0.8), n=40)
+    base = make_run(tmp_path / "base", n=40, seed=1)
+    out = tmp_path / "cmp.html"
+    assert main([str(root), "--baseline", str(base), "--out", str(out)]) == 0
+    assert Path(capsys.readouterr().out.strip()) == out.resolve()
+    text = out.read_text()
+    for value in ("0.2", "0.8"):
+        assert f"grand_bargain (us.salience.ukraine_support={value})" in text
+    assert "Comparison of 3 runs" in text and "unpaired" not in text.split("Differences from the baseline")[0]
