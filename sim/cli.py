@@ -69,12 +69,16 @@ def _explain_compose_error(exc: Exception, override: str, base: DictConfig | Non
     m = re.search(r"Could not override '([^']+)'|Key '([^']+)' is not in struct", text)
     if m:
         key = m.group(1) or m.group(2)
-        parent, _, leaf = key.rpartition(".")
-        node = OmegaConf.select(base, parent) if (base is not None and parent) else base
-        allowed = sorted(node.keys()) if isinstance(node, DictConfig) else []
-        hint = closest(leaf, [str(k) for k in allowed])
-        return (f"{override}: unknown key {key!r}{hint}"
-                + (f"; allowed keys{' under ' + parent if parent else ''}: {', '.join(map(str, allowed))}"
+        node, parent = base, []
+        for part in key.split("."):                 # walk down to the first segment that does not exist
+            if not isinstance(node, DictConfig) or part not in node:
+                break
+            node, parent = node[part], parent + [part]
+        bad = key.split(".")[len(parent)]
+        allowed = [str(k) for k in node.keys()] if isinstance(node, DictConfig) else []
+        where = ".".join(parent)
+        return (f"{override}: unknown key {'.'.join(parent + [bad])!r}{closest(bad, allowed)}"
+                + (f"; allowed keys{' under ' + where if where else ''}: {', '.join(sorted(allowed))}"
                    if allowed else ""))
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     return f"{override}: {first}"

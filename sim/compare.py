@@ -12,7 +12,6 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,14 +108,20 @@ def difference_table(runs: Sequence[RunData], baseline: int) -> pd.DataFrame:
 
 
 def unique_labels(runs: Sequence[RunData]) -> list[str]:
-    """Run labels (scenario + short overrides), made unique with the folder name where needed."""
-    base = [r.label for r in runs]
+    """Run labels: scenario + the short overrides not shared by every run, made unique with the folder name."""
+    shared = set.intersection(*(set(r.short_overrides) for r in runs)) if len(runs) > 1 else set()
+    base = []
+    for r in runs:
+        extra = [o for o in r.short_overrides if o not in shared]
+        base.append(f"{r.scenario_name} ({', '.join(extra)})" if extra else r.scenario_name)
     labels = [f"{lab} [{r.path.name}]" if base.count(lab) > 1 else lab for lab, r in zip(base, runs)]
     return [f"{lab} #{i + 1}" if labels.count(lab) > 1 else lab for i, lab in enumerate(labels)]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sim.compare", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m sim.compare",
+                                description="Compare runs side by side (distributions, probabilities, differences "
+                                "against a baseline) and write one self-contained HTML page.")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders or multirun folders (expand to jobs)")
     p.add_argument("--baseline", metavar="RUN_DIR", help="run to compare against (default: status_quo, else first)")
     p.add_argument("--out", metavar="FILE", default="comparison.html", help="output HTML (default: %(default)s)")

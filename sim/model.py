@@ -50,6 +50,9 @@ class GeoModel(mesa.Model):
         self.log = EventLog(replica_ids[:n_logged])
         self.recorder = Recorder(spec, self.state, n_stored, n_live=len(replica_ids))
         self._index()
+        st = self.state
+        st.outcome = compromise(st.position, self.format_capability * st.salience)
+        st.start_outcome = st.outcome.copy()
         self.phases = (self.escalate, self.spoil, self.exchange, self.bargain, self.settle, self.record)
 
     def _index(self) -> None:
@@ -111,9 +114,11 @@ class GeoModel(mesa.Model):
         st = self.state
         st.spoiled = np.zeros(st.n_replicas, bool)
         near = deal.gap(st.position, self.deal_parties, self.deal_issues) <= 2 * self.spec.mechanics.deal.tolerance
-        point = deal.terms(st.position, self.format_capability * st.salience, self.deal_parties, self.deal_issues)
+        w = self.format_capability * st.salience
+        point = deal.terms(st.position, w, self.deal_parties, self.deal_issues)
+        free = compromise(st.position, w)              # the outcome without a deal, against which it is judged
         for spoiler in self.spoilers:
-            pressure = mediation.spoiler_pressure(st.position, st.salience, spoiler.index, st.outcome, point,
+            pressure = mediation.spoiler_pressure(st.position, st.salience, spoiler.index, free, point,
                                                   self.deal_issues)
             strike = (near | st.deal) & (st.rung < TOP_RUNG) & (self.u[5] < spoiler.spoiler_probability(pressure))
             before = st.rung.copy()

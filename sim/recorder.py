@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.spec import RunSpec
+from sim.spec import BLOCK_SIZE, RunSpec
 
 N_BINS = 1001          # 0.0, 0.1, ..., 100.0
 BIN_WIDTH = 0.1
@@ -24,7 +24,8 @@ class Recorder:
         self.n_live = n_live          # columns beyond it belong to a partial last block and are not counted
         T, V = spec.run.steps + 1, len(self.variables)
         self.hist = np.zeros((T, V, N_BINS), np.int64)
-        self.sums = np.zeros((T, V))
+        self.n_blocks = -(-n_live // BLOCK_SIZE)
+        self.sums = np.zeros((T, V, self.n_blocks))   # per block, so that merged sums never depend on chunking
         self.counts = np.zeros(T, np.int64)
         self.outcome, self.rung, self.deal = [], [], []
         self.t = 0
@@ -36,7 +37,9 @@ class Recorder:
         offset = (np.arange(values.shape[0]) * N_BINS)[:, None]
         self.hist[self.t] += np.bincount((bins + offset).ravel(), minlength=values.shape[0] * N_BINS
                                          ).reshape(values.shape[0], N_BINS)
-        self.sums[self.t] += values.sum(axis=1)
+        padded = np.zeros((values.shape[0], self.n_blocks * BLOCK_SIZE))
+        padded[:, :values.shape[1]] = values
+        self.sums[self.t] += padded.reshape(values.shape[0], self.n_blocks, BLOCK_SIZE).sum(axis=-1)
         self.counts[self.t] += values.shape[1]
         n = self.n_stored
         if n:

@@ -25,6 +25,11 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Overrides left out of run labels: the scenario (already named) and settings that do not change results.
+_LABEL_SKIP = ("scenario=", "hydra.", "workers=", "chunk_size=", "report=", "trajectory_replicas=",
+               "event_replicas=")
+
+
 class RunFolderError(Exception):
     """A folder is not a readable, complete run; the message is one line, fit for a terminal."""
 
@@ -181,11 +186,11 @@ class RunData:
 
     @property
     def short_overrides(self) -> list[str]:
-        """Command-line overrides minus the scenario choice, with ``actors.`` dropped from keys."""
+        """Command-line overrides minus the scenario and result-neutral settings, ``actors.`` dropped from keys."""
         out = []
         for item in self.manifest.get("overrides") or []:
             text = str(item)
-            if text.startswith(("scenario=", "hydra.")):
+            if text.lstrip("+~").startswith(_LABEL_SKIP):
                 continue
             out.append(text.removeprefix("actors.").removeprefix("+"))
         return out

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from sim.knowledge import ConfigError, KnowledgeBase, Source, Uncertain, describe_validation_error
 from sim.mechanics.bargaining import OfferRule, ProbabilityRule
@@ -61,7 +62,7 @@ class ExchangeSpec(Strict):
     rate: float = Field(0.5, gt=0.0, le=1.0)
     leverage: float = Field(0.5, ge=0.0, le=1.0)
     trust_floor: float = Field(0.05, ge=0.0, le=1.0)
-    links: list[ExchangeLink] = []
+    links: list[ExchangeLink] = Field(default=[], max_length=8)
 
 
 class MediationSpec(Strict):
@@ -136,11 +137,12 @@ class RunSettings(Strict):
     event_replicas: int = Field(50, ge=0, le=10000)
     report: bool = True
 
-    @model_validator(mode="after")
-    def _whole_blocks(self) -> "RunSettings":
-        if self.chunk_size % BLOCK_SIZE:
-            raise ValueError(f"chunk_size must be a multiple of {BLOCK_SIZE} (got {self.chunk_size})")
-        return self
+    @field_validator("chunk_size")
+    @classmethod
+    def _whole_blocks(cls, v: int) -> int:
+        if v % BLOCK_SIZE:
+            raise PydanticCustomError("blocks", f"a multiple of {BLOCK_SIZE} (the block size)")
+        return v
 
 
 class Change(Strict):
@@ -148,6 +150,7 @@ class Change(Strict):
 
     path: str
     baseline: dict[str, float]
+    baseline_dist: str = "triangular"
     value: dict[str, float]
     source: Source
 
@@ -210,7 +213,8 @@ def scenario_changes(kb: KnowledgeBase, baseline: KnowledgeBase) -> list[Change]
     for path, u in kb.parameters():
         b = base.get(path)
         if b is None or _triple(b) != _triple(u) or b.dist != u.dist:
-            out.append(Change(path=path, baseline=_triple(b) if b else {}, value=_triple(u), source=u.source))
+            out.append(Change(path=path, baseline=_triple(b) if b else {}, baseline_dist=b.dist if b else u.dist,
+                              value=_triple(u), source=u.source))
     return out
 
 

@@ -52,9 +52,8 @@ def parameter_tables(spec: RunSpec) -> tuple[ParameterTable, ParameterTable]:
     """The scenario's parameters and the baseline's (scenario changes reverted), in the same order."""
     params = spec.knowledge.parameters()
     scenario = ParameterTable.from_parameters(params)
-    reverted = {c.path: c.baseline for c in spec.changes if c.baseline}
-    base_params = [(p, u.model_copy(update={**reverted[p], "dist": "triangular"}) if p in reverted else u)
-                   for p, u in params]
+    reverted = {c.path: {**c.baseline, "dist": c.baseline_dist} for c in spec.changes if c.baseline}
+    base_params = [(p, u.model_copy(update=reverted[p]) if p in reverted else u) for p, u in params]
     return scenario, ParameterTable.from_parameters(base_params)
 
 

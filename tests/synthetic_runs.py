@@ -98,7 +98,7 @@ def _outcomes(sim: dict[str, np.ndarray], n: int) -> pd.DataFrame:
             "replica": np.arange(n, dtype=np.int64),
             "deal": deal[-1],
             "deal_step": pd.array([int(s) if s >= 0 else None for s in first], dtype="Int32"),
-            "deal_broken": ever & ~deal[-1],
+            "deal_broken": (deal[:-1] & ~deal[1:]).any(axis=0),
             "max_escalation": esc.max(axis=0).astype(np.int8),
             "final_escalation": esc[-1].astype(np.int8),
             "war": esc.max(axis=0) >= 6,
@@ -155,7 +155,8 @@ def summary_of(out: pd.DataFrame, starts: np.ndarray, rungs: list[str]) -> dict[
             for j, issue in enumerate(ISSUES)
         },
         "utilities": {
-            actor: {k: v for k, v in _stat(out[f"utility_{actor}"].to_numpy()).items() if k in ("mean", "se", "q05", "q50", "q95")}
+            actor: {k: v for k, v in _stat(out[f"utility_{actor}"].to_numpy()).items()
+                    if k in ("mean", "se", "q05", "q50", "q95")}
             for actor in ACTORS
         },
         "deal_step": {
@@ -219,7 +220,8 @@ def _events(sim: dict[str, np.ndarray], replicas: int, seed: int) -> pd.DataFram
             if deal[t - 1, r] and not deal[t, r]:
                 rows.append((r, t, "iran", "deal_collapse", "The US–Iran deal collapses", after, after))
             if not code and rng.random() < 0.08:
-                rows.append((r, t, "europe", "exchange", "Europe and Russia exchange proposals on sanctions", after, after))
+                rows.append((r, t, "europe", "exchange", "Europe and Russia exchange proposals on sanctions",
+                             after, after))
     df = pd.DataFrame(rows, columns=["replica", "step", "actor", "event", "description", "rung_before", "rung_after"])
     return df.astype({"replica": np.int64, "step": np.int16, "rung_before": np.int8, "rung_after": np.int8})
 

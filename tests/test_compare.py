@@ -132,3 +132,11 @@ def test_cli_multirun_expands_to_jobs(tmp_path: Path, capsys: pytest.CaptureFixt
     for value in ("0.2", "0.8"):
         assert f"grand_bargain (us.salience.ukraine_support={value})" in text
     assert "Comparison of 3 runs" in text and "unpaired" not in text.split("Differences from the baseline")[0]
+
+
+def test_labels_drop_overrides_shared_by_all_runs(tmp_path: Path) -> None:
+    a = load_run(make_run(tmp_path / "a", n=5, scenario="grand_bargain",
+                          overrides=["scenario=grand_bargain", "n_runs=5", "actors.us.resolve=0.9"]))
+    b = load_run(make_run(tmp_path / "b", n=5, overrides=["scenario=status_quo", "n_runs=5", "workers=2"]))
+    assert unique_labels([a, b]) == ["grand_bargain (us.resolve=0.9)", "status_quo"]
+    assert unique_labels([a]) == ["grand_bargain (n_runs=5, us.resolve=0.9)"]

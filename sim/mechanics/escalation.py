@@ -13,9 +13,9 @@ Rungs (``sim.spec.RUNGS``): 0 calm, 1 rhetoric, 2 proxy harassment, 3 proxy atta
 Per step (a month), with uniforms ``u`` drawn for every replica whether used or not (common random numbers):
 - incident: ``P = (λ0 + λ1 · π) · ρ_deal`` with π the sponsor's proxy activity (its position on ``iran_proxies``
   / 100) and ρ_deal the restraint while a deal holds; an incident raises the rung by one, up to rung 3;
-- retaliation by the attacked actor (chosen uniformly among targets): ``P = α · resolve_t``; it raises the rung to
-  at least 4, or by one above 4;
-- counter-escalation by the sponsor after a strike: ``P = γ · resolve_s · (2 - r_s) / 1.5`` (r the risk
+- retaliation by the attacked actor (chosen uniformly among targets): ``P = α · resolve_t`` (halved while a deal
+  holds); it raises the rung to at least 4, or by one above 4;
+- counter-escalation by the sponsor right after a retaliatory strike: ``P = γ · resolve_s · (2 - r_s) / 1.5`` (r the risk
   exponent, r < 1 risk-acceptant); it raises the rung by one;
 - de-escalation when nothing happened: ``P = δ · (0.5 + τ̄) · (1 + mediated) · (1 + deal)`` with τ̄ the mean
   trust between the adversaries; it lowers the rung by one (not from 6);

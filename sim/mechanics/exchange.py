@@ -8,14 +8,16 @@ Source
 Two actors i and j who weigh two issues p and q differently trade concessions: i moves its position on p toward
 j's (which it cares about less), j moves on q toward i's. With the compromise outcome ``O_k = sum w_ak x_ak / W_k``
 (``w = c s``), a shift of i's position by ``Δ_i`` moves ``O_p`` by ``a = w_ip Δ_i / W_p``; j's shift moves ``O_q``
-by ``b = w_jq Δ_j / W_q``. Gains are ``G_i = s_iq b - s_ip a`` and ``G_j = s_jp a - s_jq b``; both are positive
+by ``b = w_jq Δ_j / W_q``. With the two actors on opposite sides of the expected outcome on both issues (the
+condition under which a concession by one is a gain for the other), gains are ``G_i = s_iq b - s_ip a`` and ``G_j = s_jp a - s_jq b``; both are positive
 only if ``s_jp / s_jq > s_ip / s_iq``. The **equal-gain** exchange rate sets ``G_i = G_j``:
 
     b = a (s_ip + s_jp) / (s_iq + s_jq),
 
 and the exchange is as large as it can be until one actor reaches the other's position (Stokman & van Oosten's
-rule), of which a share ``rate`` is realised per step. An exchange takes place only if both actors trust the other
-to deliver (a chance event with probability ``trust_ij · trust_ji``).
+rule) or an outcome reaches the beneficiary's position, of which a share ``rate`` is realised per step. An exchange
+takes place only if both actors believe the other will deliver: a chance event with probability
+``floor + (1 - floor) · τ_ij · τ_ji`` (τ the trust after mediation; this project's choice, docs/model.md).
 
 **Brokered exchange** (this project's extension, docs/model.md): j's concession on q may be delivered by a client k
 (Russia "bringing Iran to a deal"): k's position moves instead of j's, by at most ``leverage`` × the distance, and
@@ -51,12 +53,17 @@ def exchange(x: np.ndarray, s: np.ndarray, w: np.ndarray, link: Link, trusted: n
     W_p, W_q = w[:, p].sum(axis=0), w[:, q].sum(axis=0)
     d_p = x[j, p] - x[i, p]                       # i moves toward j on p
     d_q = x[i, q] - x[k, q]                       # k moves toward i on q
-    gainful = s[j, p] * s[i, q] > s[i, p] * s[j, q]
+    o_p = (w[:, p] * x[:, p]).sum(axis=0) / np.maximum(W_p, 1e-12)
+    o_q = (w[:, q] * x[:, q]).sum(axis=0) / np.maximum(W_q, 1e-12)
+    opposite = ((x[i, p] - o_p) * (x[j, p] - o_p) < 0) & ((x[i, q] - o_q) * (x[k, q] - o_q) < 0)
+    gainful = opposite & (s[j, p] * s[i, q] > s[i, p] * s[j, q])
     ratio = (s[i, p] + s[j, p]) / np.maximum(s[i, q] + s[j, q], 1e-12)
     reach = 1.0 if k == j else leverage
     a_from_i = w[i, p] * np.abs(d_p) / np.maximum(W_p, 1e-12)
     a_from_k = reach * w[k, q] * np.abs(d_q) / np.maximum(W_q, 1e-12) / np.maximum(ratio, 1e-12)
-    a = rate * np.minimum(a_from_i, a_from_k)
+    # the outcome may not be pushed past the beneficiary's own position (the gains are linear up to there)
+    a_cap = np.minimum(np.abs(x[j, p] - o_p), np.abs(x[i, q] - o_q) / np.maximum(ratio, 1e-12))
+    a = rate * np.minimum(np.minimum(a_from_i, a_from_k), a_cap)
     done = gainful & trusted & (a > 1e-9)
     a = np.where(done, a, 0.0)
     delta_i = a * W_p / np.maximum(w[i, p], 1e-12)

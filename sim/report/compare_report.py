@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sim.report.labels import Z95, pct, pct_se, rung_label, scale_ticks, signed, wrap
+from sim.report.labels import Z95, pct_se, rung_label, scale_ticks, signed, wrap
 from sim.report.page import Page, esc, write_html_atomic
 from sim.report.style import color, finish, rgba
 from sim.runs import RunData
@@ -94,7 +94,8 @@ def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str) -> go
             fig.add_trace(go.Scatter(
                 x=x, y=100 * y, mode="lines", line={"color": color(i), "width": 2, "shape": "hv"}, name=labels[i],
                 legendgroup=str(i), showlegend=j == 0,
-                hovertemplate=f"{esc(labels[i])}<br>%{{y:.0f}} % of replicas ended at or below %{{x:.2f}}<extra></extra>",
+                hovertemplate=f"{esc(labels[i])}<br>%{{y:.0f}} % of replicas ended at or below %{{x:.2f}}"
+                "<extra></extra>",
             ), row=row, col=col)
         if kind == "outcome":
             meta = base.issue(key)

@@ -68,10 +68,10 @@ def survival_figure(run: RunData) -> go.Figure:
     lo = np.clip(curve["p_no_deal"] - Z95 * curve["se"], 0, 1)
     hi = np.clip(curve["p_no_deal"] + Z95 * curve["se"], 0, 1)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=curve["step"], y=100 * lo, line={"width": 0, "shape": "hv"}, hoverinfo="skip",
-                             showlegend=False))
-    fig.add_trace(go.Scatter(x=curve["step"], y=100 * hi, line={"width": 0, "shape": "hv"}, fill="tonexty",
-                             fillcolor=rgba(DEAL_COLOR, 0.18), hoverinfo="skip", name="95 % interval"))
+    fig.add_trace(go.Scatter(x=curve["step"], y=100 * lo, mode="lines", line={"width": 0, "shape": "hv"},
+                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=curve["step"], y=100 * hi, mode="lines", line={"width": 0, "shape": "hv"},
+                             fill="tonexty", fillcolor=rgba(DEAL_COLOR, 0.18), hoverinfo="skip", name="95 % interval"))
     fig.add_trace(
         go.Scatter(
             x=curve["step"],
@@ -122,11 +122,17 @@ def outcome_histograms_figure(run: RunData) -> go.Figure:
         )
         start = stats.get(issue, {}).get("start")
         median = float(np.median(values)) if len(values) else None
-        for value, name, symbol, dash in ((start, "Start of run (mean over replicas)", "diamond", "dash"),
-                                          (median, "Median final outcome", "triangle-up", "solid")):
+        start_left = start is not None and median is not None and start < median
+        for value, name, symbol, dash, word, left in (
+            (start, "Start of run (mean over replicas)", "diamond", "dash", "start", start_left),
+            (median, "Median final outcome", "triangle-up", "solid", "median", not start_left),
+        ):
             if value is None:
                 continue
-            fig.add_vline(x=value, line_dash=dash, line_color="#222", line_width=1.5, row=row, col=1)
+            fig.add_vline(x=value, line_dash=dash, line_color="#222", line_width=1.5, row=row, col=1,
+                          annotation_text=f"{word} {num(value, 0)}", annotation_font_size=11,
+                          annotation_bgcolor="rgba(255,255,255,0.85)",
+                          annotation_position="top left" if left else "top right")
             fig.add_trace(
                 go.Scatter(x=[value], y=[0], mode="markers", marker={"symbol": symbol, "size": 12, "color": "#222"},
                            name=name, legendgroup=name, showlegend=row == 1, cliponaxis=False,
@@ -168,9 +174,11 @@ def _nudge(k: int, total: int, size: float) -> float:
     return 0.0 if total <= 1 else size * (k / (total - 1) - 0.5)
 
 
-def fan_figure(run: RunData, variable: str, n_samples: int = 5) -> go.Figure:
+def fan_figure(run: RunData, variable: str, n_samples: int | None = None) -> go.Figure:
     """Fan chart over time: 5–95 % and 25–75 % bands, median (and mean), a few sample replicas."""
     is_esc = variable == "escalation"
+    if n_samples is None:
+        n_samples = 3 if is_esc else 5  # rung paths overlap a lot; fewer keep the chart legible
     q = run.quantiles[run.quantiles["variable"] == variable].sort_values("step")
     shape = "hv" if is_esc else "linear"
     fig = go.Figure()
@@ -212,7 +220,8 @@ def fan_figure(run: RunData, variable: str, n_samples: int = 5) -> go.Figure:
     else:
         issue = variable.removeprefix("outcome_")
         meta = run.issue(issue)
-        fig.update_yaxes(title=f"{meta['label']} (0–100)", **scale_ticks(meta["scale_0"], meta["scale_100"], 16, axis="y"))
+        ticks = scale_ticks(meta["scale_0"], meta["scale_100"], 22, axis="y")
+        fig.update_yaxes(title=f"{meta['label']} (0–100)", **ticks)
         title = f"{meta['label']} over time"
     fig.update_xaxes(title="Step (simulation time)")
     fig.update_layout(hovermode="x unified")

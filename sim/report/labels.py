@@ -11,10 +11,10 @@ Z95 = 1.959964
 
 
 def wrap(text: str, width: int = 18) -> str:
-    """Wrap ``text`` into plotly line breaks (``<br>``), breaking after spaces and after ``. , = / (``."""
+    """Wrap ``text`` into plotly line breaks (``<br>``), breaking after spaces and ``. , = /`` and before ``(``."""
     lines: list[str] = []
     line = ""
-    for token in re.split(r"(?<=[ ,.=/(])", str(text)):
+    for token in re.split(r"(?<=[ ,.=/])|(?=\()", str(text)):
         if line and len(line) + len(token) > width:
             lines.append(line.rstrip())
             line = token
@@ -37,11 +37,12 @@ def rung_label(k: int, rungs: list[str]) -> str:
 
 
 def scale_ticks(scale_0: str, scale_100: str, width: int = 16, axis: str = "x") -> dict[str, Any]:
-    """Axis settings for a 0–100 issue scale with both ends named in words (``axis="y"``: words left of the number)."""
-    if axis == "y":
-        ends = [f"{wrap(scale_0, width)} · 0", f"{wrap(scale_100, width)} · 100"]
-    else:
-        ends = [f"0<br>{wrap(scale_0, width)}", f"100<br>{wrap(scale_100, width)}"]
+    """Axis settings for a 0–100 issue scale, both ends named in words (``axis="y"``: words left of the number)."""
+    if axis == "y":  # multi-line words need room: ticks only at 0, 50, 100
+        text = [f"{wrap(scale_0, width)} · 0", "50", f"{wrap(scale_100, width)} · 100"]
+        return {"tickvals": [0, 50, 100], "ticktext": text, "range": [-8, 104],
+                "minor": {"tickvals": [25, 75], "showgrid": True}}
+    ends = [f"0<br>{wrap(scale_0, width)}", f"100<br>{wrap(scale_100, width)}"]
     return {"tickvals": [0, 25, 50, 75, 100], "ticktext": [ends[0], "25", "50", "75", ends[1]], "range": [-2, 102]}
 
 
@@ -70,11 +71,13 @@ def pct_se(p: float | None, se: float | None) -> str:
     return f"{100 * p:.1f} % ± {100 * se:.1f}"
 
 
-def num(x: float | None, digits: int = 1) -> str:
-    """A plain number, ``–`` for missing."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:.{digits}f}"
+def num(x: Any, digits: int = 1) -> str:
+    """A plain number, ``–`` for missing; anything that is not a number is shown as it is."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return "–" if x is None else str(x)
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def signed(x: float, digits: int = 1) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.report import figures, stories
-from sim.report.labels import num, pct, pct_se, pretty_path, rung_label, value_text
+from sim.report.labels import num, pct_se, pretty_path, rung_label, value_text
 from sim.report.page import Page, esc, write_html_atomic
 from sim.runs import RunData, load_run
 
@@ -24,10 +24,11 @@ def _header(page: Page, run: RunData) -> None:
         ("Steps per replica", run.steps),
         ("Random seed", run.seed),
         ("Command-line overrides", " ".join(m.get("overrides") or []) or "none"),
-        ("Started / finished", f"{m.get('started', '–')} / {m.get('finished', '–')}"
+        ("Started / finished", f"{m.get('started') or '–'} / {m.get('finished') or '–'}"
                                f" ({num(m.get('wall_seconds'), 1)} s)"),
         ("Stored sample paths", f"{traj.get('stored_replicas', '–')} replicas — {traj.get('note', '')}"),
         ("Software versions", versions or "–"),
+        ("Timings (seconds)", ", ".join(f"{k} {num(v, 1)}" for k, v in (m.get("timings") or {}).items()) or "–"),
         ("Git commit", m.get("git_commit") or "unknown (not run from a git checkout)"),
         ("Run folder", str(run.path.resolve())),
     ]
@@ -71,11 +72,12 @@ def _changes(page: Page, run: RunData) -> None:
     rows = []
     for ch in scen.get("changes") or []:
         src: dict[str, Any] = ch.get("source") or {}
-        where = f"{src.get('seed', '–')}" + (f", {src['where']}" if src.get("where") else "")
-        rows.append((pretty_path(ch.get("path", ""), run.spec), ch.get("path", ""), value_text(ch.get("value")),
-                     where, src.get("why", "")))
+        where = f"{src.get('seed', '–')}" + (f": “{src['where']}”" if src.get("where") else "")
+        base = value_text(ch["baseline"]) if ch.get("baseline") is not None else "–"
+        rows.append((pretty_path(ch.get("path", ""), run.spec), ch.get("path", ""), base,
+                     value_text(ch.get("value")), where, src.get("why", "")))
     if rows:
-        page.table(["Parameter", "Path", "Value", "Source", "Why"], rows)
+        page.table(["Parameter", "Path", "Baseline value", "Scenario value", "Source", "Why"], rows)
     else:
         page.paragraph("This scenario changes no parameters (it is the baseline).")
     mech = scen.get("mechanics")
@@ -143,7 +145,8 @@ def _stories(page: Page, run: RunData) -> None:
     page.section("Stories of single replicas", "stories",
                  "What individual runs looked like, step by step, from the event log. Each chart shows the "
                  "escalation rung over time; markers are logged events (hover for what happened), green shading "
-                 "is a period with a US–Iran deal in force.")
+                 "is a period with a US–Iran deal in force. A change of rung without a marker was not caused by a "
+                 "logged event.")
     picked, notes = stories.pick_stories(run)
     for story in picked:
         page.heading(story.title)

@@ -32,8 +32,8 @@ class Story:
 
 
 def _pool(run: RunData) -> pd.DataFrame:
-    """Outcomes of the replicas whose path or events were stored (all replicas if none were)."""
-    ids = set(run.trajectories["replica"].astype(int)) | set(run.events["replica"].astype(int))
+    """Outcomes of the replicas with logged events, else of those with a stored path, else of all replicas."""
+    ids = set(run.events["replica"].astype(int)) or set(run.trajectories["replica"].astype(int))
     out = run.outcomes
     pool = out[out["replica"].isin(ids)]
     return pool if len(pool) else out
@@ -72,8 +72,10 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
 
     reached = pool[pool["deal_step"].notna()]
     if len(reached):
-        kept = reached[reached["deal"]]
-        reached = kept if len(kept) else reached
+        for keep in (reached["deal"] & ~reached["deal_broken"], reached["deal"]):  # prefer a deal that held
+            if keep.any():
+                reached = reached[keep]
+                break
         mid = float(out["deal_step"].dropna().median())
         order = (reached["deal_step"].astype(float) - mid).abs()
         pick = int(reached.loc[order.idxmin(), "replica"])
@@ -81,21 +83,26 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
             notes.append(f"The typical replica above (replica {pick}) is also the example of a deal.")
         else:
             stories.append(Story("A replica that reached a deal", pick,
-                                 f"Among stored replicas that reached a US–Iran deal, the one whose deal came "
+                                 f"Among replicas with a story that reached a US–Iran deal, the one whose deal came "
                                  f"closest to the median time to a deal (step {num(mid, 0)})."))
     else:
         notes.append("No stored replica reached a US–Iran deal, so there is no deal story to show.")
 
     top = int(pool["max_escalation"].max())
+    overall = int(out["max_escalation"].max())
     shown = {s.replica for s in stories}
     highest = pool[(pool["max_escalation"] == top) & ~pool["replica"].isin(shown)]
+    if top < overall:
+        notes.append(f"Some replicas reached {rung_label(overall, rungs)}, but none of those has a logged story; "
+                     f"the highest rung among replicas with an event log is {rung_label(top, rungs)}.")
     if len(highest):
         counts = run.events["replica"].value_counts()
         n_events = highest["replica"].map(counts).fillna(0)
         pick = int(highest.loc[n_events.idxmax(), "replica"])
-        stories.append(Story(f"A replica that reached the highest rung observed ({rung_label(top, rungs)})", pick,
-                             "Among stored replicas at the highest rung any of them reached, the one with the "
-                             "most logged events."))
+        where = "observed" if top == overall else "among replicas with an event log"
+        stories.append(Story(f"A replica that reached the highest rung {where} ({rung_label(top, rungs)})", pick,
+                             "Among replicas with a story at the highest rung any of them reached, the one with "
+                             "the most logged events."))
     else:
         notes.append(f"The highest rung observed ({rung_label(top, rungs)}) was reached only by a replica shown "
                      "above.")
@@ -108,6 +115,7 @@ def replica_path(run: RunData, replica: int) -> pd.DataFrame:
     if len(traj):
         path = traj[traj["replica"] == replica]
         if len(path):
+            path = path if "deal" in path else path.assign(deal=False)
             return path.sort_values("step")[["step", "escalation", "deal"]].reset_index(drop=True)
     ev = run.events[run.events["replica"] == replica].sort_values("step", kind="stable")
     steps = run.steps or (int(ev["step"].max()) if len(ev) else 0)
@@ -136,7 +144,10 @@ def _category(events: pd.DataFrame) -> str:
 def _event_text(run: RunData, e: pd.Series) -> str:
     before, after = int(e["rung_before"]), int(e["rung_after"])
     move = f"rung {before} → {after}" if before != after else f"stays at rung {after}"
-    return f"{run.actor_name(str(e['actor']))}: {e['description']} ({move})"
+    name = run.actor_name(str(e["actor"])) if isinstance(e["actor"], str) and e["actor"] else ""
+    text = str(e["description"])
+    who = f"{name}: " if name and not text.startswith(name) else ""
+    return f"{who}{text} ({move})"
 
 
 def _deal_spans(path: pd.DataFrame, last: int) -> list[tuple[float, float]]:
@@ -174,9 +185,10 @@ def timeline_figure(run: RunData, story: Story) -> go.Figure:
     ))
     ev = run.events[run.events["replica"] == story.replica].sort_values("step", kind="stable")
     groups: dict[str, list[tuple[int, int, str]]] = {c: [] for c in _CATEGORIES}
+    on_path = dict(zip(path["step"].astype(int), path["escalation"].astype(int)))
     for step, at_step in ev.groupby("step", sort=True):
         lines = "<br>".join(_event_text(run, e) for _, e in at_step.iterrows())
-        rung = int(at_step["rung_after"].iloc[-1])
+        rung = on_path.get(int(step), int(at_step["rung_after"].iloc[-1]))  # markers sit on the plotted path
         groups[_category(at_step)].append((int(step), rung, f"<b>Step {int(step)}</b><br>{lines}"))
     for cat, items in groups.items():
         if not items:

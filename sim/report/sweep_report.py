@@ -21,7 +21,8 @@ _FIXED = {"job", "run_dir", "overrides", "p_deal", "p_deal_se", "p_war", "p_war_
 
 def swept_keys(sweep: pd.DataFrame) -> list[str]:
     """The swept-key columns of ``sweep.parquet`` (everything that is not a job id or a figure)."""
-    return [c for c in sweep.columns if c not in _FIXED and not c.startswith("median_outcome_")]
+    return [c for c in sweep.columns if c not in _FIXED and not c.startswith("median_outcome_")
+            and not pd.api.types.is_numeric_dtype(sweep[c])]
 
 
 def _first_spec(multirun: Path, sweep: pd.DataFrame) -> dict[str, Any]:
@@ -55,13 +56,15 @@ def _axis(sweep: pd.DataFrame, keys: list[str]) -> tuple[str | None, list[str], 
 
 def _traces(fig: go.Figure, x: pd.Series, y: pd.Series, err: pd.Series | None, groups: pd.Series, order: np.ndarray,
             base_color: str | None, unit: str, row: int | None = None, show_legend: bool = True) -> None:
+    """One trace per group; lines join points only along a numeric axis (categories are not a sequence)."""
+    mode = "lines+markers" if pd.api.types.is_numeric_dtype(x) else "markers"
     for g_i, group in enumerate(dict.fromkeys(groups[order])):
         idx = [i for i in order if groups.iloc[i] == group]
         col = color(g_i) if (base_color is None or group) else base_color
         fig.add_trace(go.Scatter(
-            x=x.iloc[idx], y=y.iloc[idx], mode="lines+markers", name=group or "jobs",
+            x=x.iloc[idx], y=y.iloc[idx], mode=mode, name=group or "jobs",
             legendgroup=group, showlegend=show_legend and bool(group),
-            line={"color": col, "width": 2}, marker={"size": 9, "color": col},
+            line={"color": col, "width": 2}, marker={"size": 11, "color": col},
             error_y={"type": "data", "array": (Z95 * err.iloc[idx]).tolist(), "thickness": 1.2}
             if err is not None else None,
             customdata=err.iloc[idx] if err is not None else None,
@@ -134,10 +137,10 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
         err = sweep[se_col] if se_col in sweep else None
         _traces(fig, x, sweep[f"median_outcome_{issue}"], err, groups, order, color(row - 1), "", row=row,
                 show_legend=row == 1)
-        fig.update_yaxes(**scale_ticks(meta.get("scale_0", "0"), meta.get("scale_100", "100"), 16, axis="y"),
+        fig.update_yaxes(**scale_ticks(meta.get("scale_0", "0"), meta.get("scale_100", "100"), 22, axis="y"),
                          row=row, col=1)
         fig.update_xaxes(**{**xaxis, "title": xtitle if row == len(issues) else None}, row=row, col=1)
-    page.figure(finish(fig, "Median final outcome of each issue across the sweep", height=140 + 260 * len(issues)),
+    page.figure(finish(fig, "Median final outcome of each issue across the sweep", height=140 + 280 * len(issues)),
                 "One panel per issue: the median final outcome over replicas (0–100; the scale ends are named on the "
                 "left) at each swept value, with 95 % intervals for the median.")
 

@@ -1,0 +1,100 @@
+"""The expected-utility bargaining core (sim.mechanics.bargaining) against Scholz et al. (2011) and properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.mechanics import bargaining as b
+from tests.conftest import SHARED
+
+SCHOLZ_MEDIANS = [8.4, 9.9, 9.9, 9.9, 9.9, 7.4, 8.8, 9.6]
+ACTUAL_OUTCOME = 8.83
+
+
+def emission_standards():
+    path = SHARED / "data" / "bdm1994" / "emission_standards.csv"
+    if not path.exists():
+        pytest.skip(f"reference data absent: {path}")
+    df = pd.read_csv(path)
+    return (df.Position.to_numpy(float)[:, None], df.Capability.to_numpy(float)[:, None],
+            df.Salience.to_numpy(float)[:, None] / 100)
+
+
+def test_replicates_scholz_medians_by_round(capsys):
+    x, c, s = emission_standards()
+    xs = b.simulate(x, c, s, 8, rule="scholz_code", probability="all_votes")
+    medians = [float(b.weighted_median(xr, c * s)[0]) for xr in xs[1:]]
+    with capsys.disabled():
+        print("\nround  engine  Scholz et al.")
+        for k, (m, ref) in enumerate(zip(medians, SCHOLZ_MEDIANS), 1):
+            print(f"{k:5d}  {m:6.2f}  {ref:6.1f}")
+    assert np.max(np.abs(np.array(medians) - SCHOLZ_MEDIANS)) <= 0.35
+    assert abs(medians[-1] - ACTUAL_OUTCOME) <= 1.0
+
+
+def test_initial_median_is_the_condorcet_winner():
+    x, c, s = emission_standards()
+    m = b.weighted_median(x, c * s)[0]
+    w = (c * s)[:, 0]
+    for other in np.unique(x):
+        votes = np.sum(w * (np.abs(x[:, 0] - other) - np.abs(x[:, 0] - m)))
+        assert votes >= -1e-12
+
+
+actors = st.integers(min_value=2, max_value=7)
+
+
+@st.composite
+def problems(draw):
+    a = draw(actors)
+    n = draw(st.integers(min_value=1, max_value=4))
+    fl = st.floats(min_value=0, max_value=100, allow_nan=False)
+    x = np.array(draw(st.lists(fl, min_size=a * n, max_size=a * n))).reshape(a, n)
+    c = np.array(draw(st.lists(st.floats(0.01, 1), min_size=a * n, max_size=a * n))).reshape(a, n)
+    s = np.array(draw(st.lists(st.floats(0.01, 1), min_size=a * n, max_size=a * n))).reshape(a, n)
+    return x, c, s
+
+
+@given(problems(), st.sampled_from(["all_votes", "pairwise"]),
+       st.sampled_from(["smallest_move", "scholz_priority", "scholz_code"]))
+@settings(max_examples=60, deadline=None)
+def test_positions_stay_within_the_initial_range(problem, probability, rule):
+    x, c, s = problem
+    xs = b.simulate(x, c, s, 4, rule=rule, probability=probability)
+    assert np.all(xs >= x.min(axis=0) - 1e-9) and np.all(xs <= x.max(axis=0) + 1e-9)
+
+
+@given(problems(), st.sampled_from(["all_votes", "pairwise"]))
+@settings(max_examples=60, deadline=None)
+def test_probabilities_are_probabilities(problem, probability):
+    x, c, s = problem
+    scale = np.maximum(x.max(axis=0) - x.min(axis=0), 1e-9)
+    r = b.endogenous_risk(x, c, s, scale, np.ones_like(x, bool), probability)
+    p = b.success_probability(x, c, s, r, scale, np.ones_like(x, bool), probability)
+    assert np.all((p >= 0) & (p <= 1))
+    assert np.all((r >= 0.5 - 1e-12) & (r <= 2 + 1e-12))
+    if probability == "pairwise":
+        off = ~np.eye(x.shape[0], dtype=bool)
+        distinct = x[:, None, :] != x[None, :, :]
+        both = p + np.swapaxes(p, 0, 1)
+        assert np.allclose(both[off[:, :, None] & distinct], 1.0)
+
+
+@given(problems())
+@settings(max_examples=40, deadline=None)
+def test_batch_columns_are_independent(problem):
+    """Each batch column (issue or replica) evolves as if it were alone."""
+    x, c, s = problem
+    together = b.simulate(x, c, s, 3)
+    for n in range(x.shape[1]):
+        alone = b.simulate(x[:, [n]], c[:, [n]], s[:, [n]], 3)
+        assert np.allclose(together[:, :, [n]], alone)
+
+
+def test_risk_exponent_maps_attitude_to_bdm_range():
+    att = np.array([-1.0, 0.0, 1.0])
+    assert np.allclose(b.risk_exponent(att), [2.0, 1.0, 0.5])
