@@ -75,13 +75,13 @@ def print_tables(kb: KnowledgeBase, console: Console) -> None:
             p, s = actor.position[i], actor.salience[i]
             table.add_row(i, cell(p, 0), short_source(p.source), cell(s, 0), short_source(s.source))
         console.print(table)
-    table = Table(title="Relations: alignment (-1..+1) and trust (a>b: how far a believes b, 0..1)",
+    table = Table(title="Relations: alignment (-1..+1) and trust (a-b: how far a believes b, 0..1)",
                   title_justify="left")
-    for column in ("a~b", "alignment", "trust a>b", "trust b>a"):
-        table.add_column(column, no_wrap=column == "a~b")
+    for column in ("a-b", "alignment", "trust a-b", "trust b-a"):
+        table.add_column(column, no_wrap=column == "a-b")
     for key, align in kb.relations.alignment.items():
-        a, b = key.split("~")
-        ab, ba = kb.relations.trust[f"{a}>{b}"], kb.relations.trust[f"{b}>{a}"]
+        a, b = key.split("-")
+        ab, ba = kb.relations.trust[f"{a}-{b}"], kb.relations.trust[f"{b}-{a}"]
         table.add_row(key, *(f"{cell(u, 2)} {short_source(u.source)}" for u in (align, ab, ba)))
     console.print(table)
 

@@ -75,8 +75,8 @@ REQUIRED_HINTS: dict[str, str] = {
     "resolve": "willingness to retaliate or use force, 0 to 1, as {low, mode, high, source}",
     "position": "a mapping issue: {low, mode, high, source} on 0 to 100",
     "salience": "a mapping issue: {low, mode, high, source} on 0 to 100",
-    "alignment": "a mapping 'a~b': {low, mode, high, source} on -1 to 1",
-    "trust": "a mapping 'a>b': {low, mode, high, source} on 0 to 1",
+    "alignment": "a mapping 'a-b': {low, mode, high, source} on -1 to 1",
+    "trust": "a mapping 'a-b' (a's trust in b): {low, mode, high, source} on 0 to 1",
     "baseline": "{as_of, description, articles}",
     "issues": "a mapping issue id: {label, scale_0, scale_100}",
     "actors": "a mapping actor id: {name, capability, risk_attitude, resolve, position, salience}",
@@ -305,15 +305,18 @@ class Actor(ConfigModel):
 
 
 class Relations(ConfigModel):
-    """Symmetric alignment (``a~b``, -1..1) and directed trust (``a>b``: how far a believes b, 0..1)."""
+    """Symmetric alignment (``a-b``, -1..1) and directed trust (``a-b``: how far a believes b, 0..1).
+
+    Keys use ``-`` so that they can be overridden on the command line (``relations.trust.iran-us=0.1``).
+    """
 
     alignment: dict[str, Signed]
     trust: dict[str, Share]
 
 
-def _pairs(given: dict[str, Uncertain], actors: list[str], sep: str, path: str) -> dict[str, Uncertain]:
-    """Check relation keys ``a<sep>b`` and return them complete, in actor order (``~`` pairs made canonical)."""
-    ordered = sep == ">"
+def _pairs(given: dict[str, Uncertain], actors: list[str], sep: str, path: str, ordered: bool
+           ) -> dict[str, Uncertain]:
+    """Check relation keys ``a<sep>b`` and return them complete, in actor order (unordered pairs made canonical)."""
     kind = "ordered pair" if ordered else "unordered pair"
     out: dict[str, Uncertain] = {}
     for key, value in given.items():
@@ -367,8 +370,8 @@ class KnowledgeBase(ConfigModel):
                             at=f"actors.{actor_id}.{field}.{issue}",
                         )
                 setattr(actor, field, {issue: values[issue] for issue in issues})
-        self.relations.alignment = _pairs(self.relations.alignment, actors, "~", "relations.alignment")
-        self.relations.trust = _pairs(self.relations.trust, actors, ">", "relations.trust")
+        self.relations.alignment = _pairs(self.relations.alignment, actors, "-", "relations.alignment", False)
+        self.relations.trust = _pairs(self.relations.trust, actors, "-", "relations.trust", True)
         return self
 
     @property
@@ -394,25 +397,25 @@ class KnowledgeBase(ConfigModel):
         out += [(f"relations.trust.{k}", v) for k, v in self.relations.trust.items()]
         return out
 
-    def _matrix(self, values: dict[str, Uncertain], sep: str, field: str) -> np.ndarray:
+    def _matrix(self, values: dict[str, Uncertain], symmetric: bool, field: str) -> np.ndarray:
         if field not in ("low", "mode", "high"):
             raise ValueError(f"field must be 'low', 'mode' or 'high', not {field!r}")
         index = {a: i for i, a in enumerate(self.actor_ids)}
         m = np.eye(len(index))
         for key, u in values.items():
-            a, b = key.split(sep)
+            a, b = key.split("-")
             m[index[a], index[b]] = getattr(u, field)
-            if sep == "~":
+            if symmetric:
                 m[index[b], index[a]] = getattr(u, field)
         return m
 
     def alignment_matrix(self, field: str = "mode") -> np.ndarray:
         """Symmetric (A, A) alignment in actor order, diagonal 1."""
-        return self._matrix(self.relations.alignment, "~", field)
+        return self._matrix(self.relations.alignment, True, field)
 
     def trust_matrix(self, field: str = "mode") -> np.ndarray:
         """(A, A) trust, row a trusting column b, diagonal 1."""
-        return self._matrix(self.relations.trust, ">", field)
+        return self._matrix(self.relations.trust, False, field)
 
 
 # --------------------------------------------------------------------------------------------------- loading

@@ -208,11 +208,12 @@ class GeoModel(mesa.Model):
         for k, target in enumerate(self.targets):
             hit = ev.incident & (ev.target == k)
             self.log.record(hit, t, sponsor.actor_id, "militia_attack",
-                            f"{sponsor.name}-backed militia attack on {target.name}", before, before)
+                            f"{sponsor.name}-backed militia attack on {target.name}", before, ev.after_incident)
             self.log.record(hit & ev.retaliation, t, target.actor_id, "retaliatory_strike",
-                            f"{target.name} retaliatory strike on {sponsor.name}-backed militias", before, st.rung)
+                            f"{target.name} retaliatory strike on {sponsor.name}-backed militias",
+                            ev.after_incident, ev.after_retaliation)
         self.log.record(ev.counter, t, sponsor.actor_id, "counter_escalation",
-                        f"{sponsor.name} counter-escalates", before, st.rung)
+                        f"{sponsor.name} counter-escalates", ev.after_retaliation, ev.after_counter)
         self.log.record(ev.deescalation, t, "", "de_escalation", "tensions ease by one rung", before, st.rung)
 
     def _log_offers(self, chosen: np.ndarray) -> None:

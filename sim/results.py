@@ -202,6 +202,7 @@ def spec_document(spec: RunSpec) -> dict[str, Any]:
         "issues": {i: {"label": kb.issues[i].label, "scale_0": kb.issues[i].scale_0,
                        "scale_100": kb.issues[i].scale_100} for i in spec.issue_ids},
         "rungs": list(RUNGS), "n_runs": spec.run.n_runs, "seed": spec.run.seed, "steps": spec.run.steps,
+        "step_unit": "month",
         "overrides": spec.overrides,
         "spec": spec.model_dump(mode="json"),
     }

@@ -105,10 +105,10 @@ def _unpack(spec: RunSpec, table: ParameterTable, values: np.ndarray) -> dict[st
         for b, bid in enumerate(actors):
             if a == b:
                 continue
-            key = f"relations.alignment.{aid}~{bid}"
-            key = key if key in index else f"relations.alignment.{bid}~{aid}"
+            key = f"relations.alignment.{aid}-{bid}"
+            key = key if key in index else f"relations.alignment.{bid}-{aid}"
             align[a, b] = values[index[key]]
-            trust[a, b] = values[index[f"relations.trust.{aid}>{bid}"]]
+            trust[a, b] = values[index[f"relations.trust.{aid}-{bid}"]]
     return {"position": pos, "salience": sal / 100.0, "capability": cap / cap.sum(axis=0, keepdims=True),
             "risk": risk, "resolve": res, "alignment": align, "trust": trust}
 

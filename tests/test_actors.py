@@ -35,13 +35,13 @@ def test_json_has_every_actor_issue_and_source() -> None:
                 assert 0 <= value["low"] <= value["value"] <= value["high"] <= 100
                 assert value["source"]["seed"] and value["source"]["why"]
     assert len(data["relations"]["alignment"]) == 15 and len(data["relations"]["trust"]) == 30
-    assert data["relations"]["trust"]["iran>us"]["source"]["seed"].startswith("001_")
+    assert data["relations"]["trust"]["iran-us"]["source"]["seed"].startswith("001_")
 
 
 def test_table_output() -> None:
     done = run()
     assert done.returncode == 0, done.stderr
-    for text in ("United States (us)", "Turkey (turkey)", "iran_proxies", "us~russia", "assumed"):
+    for text in ("United States (us)", "Turkey (turkey)", "iran_proxies", "us-russia", "assumed"):
         assert text in done.stdout
 
 

@@ -92,7 +92,7 @@ def test_parameters_have_stable_dotted_paths(kb: KnowledgeBase) -> None:
     assert len(paths) == len(set(paths)) == 6 * (3 + 2 * 5) + 15 + 30
     assert paths[:4] == ["actors.us.capability", "actors.us.risk_attitude", "actors.us.resolve",
                          "actors.us.position.iran_nuclear"]
-    for expected in ("relations.alignment.us~russia", "relations.trust.iran>us", "actors.turkey.salience.iran_sanctions"):
+    for expected in ("relations.alignment.us-russia", "relations.trust.iran-us", "actors.turkey.salience.iran_sanctions"):
         assert expected in paths
     assert paths == [p for p, _ in load_knowledge().parameters()]
 
@@ -103,7 +103,7 @@ def test_matrices(kb: KnowledgeBase) -> None:
     assert np.allclose(align, align.T) and np.all(np.diag(align) == 1) and np.all(np.diag(trust) == 1)
     assert np.all((align >= -1) & (align <= 1)) and np.all((trust >= 0) & (trust <= 1))
     i = {a: k for k, a in enumerate(ACTORS)}
-    assert trust[i["iran"], i["us"]] == kb.relations.trust["iran>us"].mode
+    assert trust[i["iran"], i["us"]] == kb.relations.trust["iran-us"].mode
     assert np.all(kb.alignment_matrix("low") <= kb.alignment_matrix("high"))
     with pytest.raises(ValueError):
         kb.trust_matrix("median")
@@ -118,16 +118,16 @@ def test_values_agree_with_the_articles(kb: KnowledgeBase) -> None:
     assert pos["russia"]["russia_mideast_role"] > 85 and pos["europe"]["russia_mideast_role"] < 30
     assert pos["russia"]["ukraine_support"] < pos["us"]["ukraine_support"] < pos["europe"]["ukraine_support"]
     assert pos["turkey"]["iran_proxies"] < 50 and pos["turkey"]["iran_nuclear"] > 50
-    assert kb.relations.trust["iran>us"].mode < 0.2 and kb.relations.trust["russia>us"].mode < 0.5
-    assert kb.relations.alignment["russia~iran"].mode > 0.5 and kb.relations.alignment["iran~israel"].mode < -0.8
+    assert kb.relations.trust["iran-us"].mode < 0.2 and kb.relations.trust["russia-us"].mode < 0.5
+    assert kb.relations.alignment["russia-iran"].mode > 0.5 and kb.relations.alignment["iran-israel"].mode < -0.8
 
 
 def test_alignment_accepts_either_order_and_normalises(raw: dict[str, Any]) -> None:
     data = copy.deepcopy(raw)
-    data["relations"]["alignment"]["russia~us"] = data["relations"]["alignment"].pop("us~russia")
+    data["relations"]["alignment"]["russia-us"] = data["relations"]["alignment"].pop("us-russia")
     kb = load_knowledge(data=data)
-    assert list(kb.relations.alignment)[0] == "us~russia"
-    assert kb.alignment_matrix()[0, 1] == raw["relations"]["alignment"]["us~russia"]["mode"]
+    assert list(kb.relations.alignment)[0] == "us-russia"
+    assert kb.alignment_matrix()[0, 1] == raw["relations"]["alignment"]["us-russia"]["mode"]
 
 
 def test_bare_number_is_a_fixed_override(raw: dict[str, Any]) -> None:
@@ -153,8 +153,8 @@ def _rename(mapping: dict[str, Any], old: str, new: str) -> None:
 
 CASES: list[tuple[str, Mutation, list[str]]] = [
     ("unknown actor in relations",
-     lambda d: _rename(d["relations"]["alignment"], "us~russia", "us~rusia"),
-     ["relations.alignment.us~rusia", "'rusia'", "allowed actors: us, russia, iran, israel, europe, turkey"]),
+     lambda d: _rename(d["relations"]["alignment"], "us-russia", "us-rusia"),
+     ["relations.alignment.us-rusia", "'rusia'", "allowed actors: us, russia, iran, israel, europe, turkey"]),
     ("salience above 100",
      lambda d: _us(d)["salience"]["iran_nuclear"].update(mode=140, high=150),
      ["actors.us.salience.iran_nuclear.mode", "got 140.0", "allowed: a number from 0 to 100"]),
@@ -189,17 +189,17 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
      lambda d: _us(d)["risk_attitude"].update(mode=3, high=3),
      ["actors.us.risk_attitude.mode", "got 3.0", "from -1 to 1"]),
     ("self-pair in trust",
-     lambda d: d["relations"]["trust"].update({"us>us": 0.5}),
-     ["relations.trust.us>us", "got 'us>us'", "two different actors"]),
+     lambda d: d["relations"]["trust"].update({"us-us": 0.5}),
+     ["relations.trust.us-us", "got 'us-us'", "two different actors"]),
     ("alignment pair missing",
-     lambda d: d["relations"]["alignment"].pop("iran~turkey"),
-     ["relations.alignment.iran~turkey", "missing", "every unordered pair"]),
+     lambda d: d["relations"]["alignment"].pop("iran-turkey"),
+     ["relations.alignment.iran-turkey", "missing", "every unordered pair"]),
     ("alignment pair given twice",
-     lambda d: d["relations"]["alignment"].update({"russia~us": 0.1}),
-     ["relations.alignment.russia~us", "duplicate of 'us~russia'", "once"]),
+     lambda d: d["relations"]["alignment"].update({"russia-us": 0.1}),
+     ["relations.alignment.russia-us", "duplicate of 'us-russia'", "once"]),
     ("trust key with the wrong separator",
-     lambda d: _rename(d["relations"]["trust"], "us>iran", "us~iran"),
-     ["relations.trust.us~iran", "got 'us~iran'", "'a>b'"]),
+     lambda d: _rename(d["relations"]["trust"], "us-iran", "us>iran"),
+     ["relations.trust.us>iran", "got 'us>iran'", "'a-b'"]),
     ("malformed seed name",
      lambda d: _us(d)["position"]["iran_nuclear"]["source"].update(seed="article.txt"),
      ["actors.us.position.iran_nuclear.source.seed", "got 'article.txt'", "'assumption' or a seed file name"]),

@@ -43,6 +43,9 @@ class EscalationEvents:
     retaliation: np.ndarray
     counter: np.ndarray
     deescalation: np.ndarray
+    after_incident: np.ndarray     # the rung after each stage, for the event log
+    after_retaliation: np.ndarray
+    after_counter: np.ndarray
 
 
 def step_ladder(rung: np.ndarray, u: np.ndarray, p_incident: np.ndarray, p_retaliate: np.ndarray,
@@ -54,14 +57,15 @@ def step_ladder(rung: np.ndarray, u: np.ndarray, p_incident: np.ndarray, p_retal
     target = np.minimum((u[1] * n_targets).astype(np.int64), n_targets - 1)
     p_ret = np.take_along_axis(p_retaliate, target[None, :], axis=0)[0]
     retaliation = incident & (u[2] < p_ret)
-    new = np.where(incident & (rung < PROXY_ATTACK_RUNG), rung + 1, rung)
-    new = np.where(retaliation, np.maximum(new + 1, STRIKE_RUNG), new)
+    after_incident = np.where(incident & (rung < PROXY_ATTACK_RUNG), rung + 1, rung)
+    after_retaliation = np.minimum(np.where(retaliation, np.maximum(after_incident + 1, STRIKE_RUNG),
+                                            after_incident), TOP_RUNG)
     counter = retaliation & (u[3] < p_counter)
-    new = np.where(counter, new + 1, new)
-    deesc = ~incident & ~war & (new > 0) & (u[4] < p_deescalate)
-    new = np.where(deesc, new - 1, new)
-    new = np.minimum(new, TOP_RUNG).astype(rung.dtype)
-    return new, EscalationEvents(incident, target, retaliation, counter, deesc)
+    after_counter = np.minimum(np.where(counter, after_retaliation + 1, after_retaliation), TOP_RUNG)
+    deesc = ~incident & ~war & (after_counter > 0) & (u[4] < p_deescalate)
+    new = np.where(deesc, after_counter - 1, after_counter).astype(rung.dtype)
+    return new, EscalationEvents(incident, target, retaliation, counter, deesc, after_incident,
+                                 after_retaliation, after_counter)
 
 
 def erode_trust(trust: np.ndarray, adversaries: np.ndarray, rung: np.ndarray, erosion: float) -> None:
