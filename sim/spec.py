@@ -37,11 +37,11 @@ Share = Field(ge=0.0, le=1.0)
 class BargainingSpec(Strict):
     """Expected-utility bargaining (sim.mechanics.bargaining)."""
 
-    rounds_per_step: int = Field(1, ge=1, le=10)
-    offer_rule: OfferRule = "smallest_move"
-    probability: ProbabilityRule = "all_votes"
-    risk: Literal["knowledge", "endogenous"] = "knowledge"
-    trust_floor: float = Field(0.3, ge=0.0, le=1.0)
+    rounds_per_step: int = Field(ge=1, le=10)
+    offer_rule: OfferRule
+    probability: ProbabilityRule
+    risk: Literal["knowledge", "endogenous"]
+    trust_floor: float = Field(ge=0.0, le=1.0)
 
 
 class ExchangeLink(Strict):
@@ -58,62 +58,62 @@ class ExchangeLink(Strict):
 class ExchangeSpec(Strict):
     """Issue linkage and exchange (sim.mechanics.exchange)."""
 
-    enabled: bool = True
-    rate: float = Field(0.5, gt=0.0, le=1.0)
-    leverage: float = Field(0.5, ge=0.0, le=1.0)
-    trust_floor: float = Field(0.05, ge=0.0, le=1.0)
-    links: list[ExchangeLink] = Field(default=[], max_length=8)
+    enabled: bool
+    rate: float = Field(gt=0.0, le=1.0)
+    leverage: float = Field(ge=0.0, le=1.0)
+    trust_floor: float = Field(ge=0.0, le=1.0)
+    links: list[ExchangeLink] = Field(max_length=8)
 
 
 class MediationSpec(Strict):
     """Mediator, sidelined actors and spoilers (sim.mechanics.mediation)."""
 
-    mediator: str | None = None
-    parties: list[str] = ["us", "iran"]
-    issues: list[str] = ["iran_nuclear", "iran_sanctions"]
-    credibility: float = Field(0.6, ge=0.0, le=1.0)
-    bias: float = Field(0.3, ge=0.0, le=1.0)
-    sidelined: list[str] = []
-    sideline_factor: float = Field(0.5, ge=0.0, le=1.0)
-    spoilers: list[str] = ["israel"]
+    mediator: str | None
+    parties: list[str]
+    issues: list[str]
+    credibility: float = Field(ge=0.0, le=1.0)
+    bias: float = Field(ge=0.0, le=1.0)
+    sidelined: list[str]
+    sideline_factor: float = Field(ge=0.0, le=1.0)
+    spoilers: list[str]
 
 
 class EscalationSpec(Strict):
     """The escalation ladder (sim.mechanics.escalation)."""
 
-    initial_rung: int = Field(2, ge=0, le=TOP_RUNG)
-    incident_base: float = Field(0.04, ge=0.0, le=1.0)
-    incident_proxy: float = Field(0.15, ge=0.0, le=1.0)
-    proxy_sponsor: str = "iran"
-    targets: list[str] = ["us", "israel"]
-    retaliation: float = Field(0.4, ge=0.0, le=1.0)
-    counter: float = Field(0.4, ge=0.0, le=1.0)
-    deescalation: float = Field(0.45, ge=0.0, le=1.0)
-    trust_erosion: float = Field(0.04, ge=0.0, le=1.0)
-    spoiler_rate: float = Field(0.15, ge=0.0, le=1.0)
+    initial_rung: int = Field(ge=0, le=TOP_RUNG)
+    incident_base: float = Field(ge=0.0, le=1.0)
+    incident_proxy: float = Field(ge=0.0, le=1.0)
+    proxy_sponsor: str
+    targets: list[str]
+    retaliation: float = Field(ge=0.0, le=1.0)
+    counter: float = Field(ge=0.0, le=1.0)
+    deescalation: float = Field(ge=0.0, le=1.0)
+    trust_erosion: float = Field(ge=0.0, le=1.0)
+    spoiler_rate: float = Field(ge=0.0, le=1.0)
 
 
 class DealSpec(Strict):
     """When a deal is reached, what it does, and when it collapses (sim.mechanics.deal)."""
 
-    parties: list[str] = ["us", "iran"]
-    issues: list[str] = ["iran_nuclear", "iran_sanctions"]
-    tolerance: float = Field(12.0, gt=0.0, le=100.0)
-    ratify: float = Field(0.5, ge=0.0, le=1.0)
-    deescalation: int = Field(2, ge=0, le=TOP_RUNG)
-    proxy_restraint: float = Field(0.5, ge=0.0, le=1.0)
-    breakdown_base: float = Field(0.01, ge=0.0, le=1.0)
-    breakdown_escalation: float = Field(0.10, ge=0.0, le=1.0)
+    parties: list[str]
+    issues: list[str]
+    tolerance: float = Field(gt=0.0, le=100.0)
+    ratify: float = Field(ge=0.0, le=1.0)
+    deescalation: int = Field(ge=0, le=TOP_RUNG)
+    proxy_restraint: float = Field(ge=0.0, le=1.0)
+    breakdown_base: float = Field(ge=0.0, le=1.0)
+    breakdown_escalation: float = Field(ge=0.0, le=1.0)
 
 
 class MechanicsSpec(Strict):
-    """All mechanism parameters."""
+    """All mechanism parameters. Their defaults live in one place, ``conf/config.yaml``."""
 
-    bargaining: BargainingSpec = BargainingSpec()
-    exchange: ExchangeSpec = ExchangeSpec()
-    mediation: MediationSpec = MediationSpec()
-    escalation: EscalationSpec = EscalationSpec()
-    deal: DealSpec = DealSpec()
+    bargaining: BargainingSpec
+    exchange: ExchangeSpec
+    mediation: MediationSpec
+    escalation: EscalationSpec
+    deal: DealSpec
 
 
 class About(Strict):
@@ -126,16 +126,16 @@ class About(Strict):
 
 
 class RunSettings(Strict):
-    """How the Monte Carlo experiment is run."""
+    """How the Monte Carlo experiment is run (defaults in ``conf/config.yaml``)."""
 
-    n_runs: int = Field(5000, ge=1, le=100_000_000)
-    seed: int = Field(20250311, ge=0)
-    steps: int = Field(24, ge=1, le=600)
-    chunk_size: int = Field(1024, ge=BLOCK_SIZE)
-    workers: int = Field(0, ge=0, le=512)
-    trajectory_replicas: int = Field(20000, ge=0)
-    event_replicas: int = Field(50, ge=0, le=10000)
-    report: bool = True
+    n_runs: int = Field(ge=1, le=100_000_000)
+    seed: int = Field(ge=0)
+    steps: int = Field(ge=1, le=600)
+    chunk_size: int = Field(ge=BLOCK_SIZE)
+    workers: int = Field(ge=0, le=512)
+    trajectory_replicas: int = Field(ge=0)
+    event_replicas: int = Field(ge=0, le=10000)
+    report: bool
 
     @field_validator("chunk_size")
     @classmethod

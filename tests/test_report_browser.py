@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,10 +40,11 @@ return plots.map(p => ({
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[object]:
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+    missing = not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK))
+    if missing and os.environ.get("SIM_REQUIRE_BROWSER"):
+        pytest.fail(f"SIM_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
+    if missing:
         pytest.skip(f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
-    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed")
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
