@@ -119,6 +119,16 @@ def preflight(args: list[str]) -> None:
             build_spec(_plain(cfg), origin=label, overrides=overrides, baseline=baseline)
 
 
+def compose_spec(*overrides: str) -> RunSpec:
+    """The validated spec for these overrides, composed exactly as ``python -m sim`` composes it (for code and tests)."""
+    from hydra import initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = _compose(list(overrides))
+    return build_spec(_plain(cfg), origin=" ".join(overrides) or "defaults", overrides=list(overrides))
+
+
 def _plain(cfg: DictConfig) -> dict[str, Any]:
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("hydra", None)

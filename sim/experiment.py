@@ -8,6 +8,7 @@ or the number of workers.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -107,7 +108,10 @@ class LocalPool:
         self.workers = workers
 
     def map(self, spec: RunSpec, chunks: list[list[int]]) -> Iterator[ChunkResult]:
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+        # fork explicitly: importing mesa forces the global start method to "spawn", which would re-import the
+        # caller's main module in every worker (and fail in scripts without a __main__ guard)
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
             yield from pool.map(run_chunk, [spec] * len(chunks), chunks)
 
 

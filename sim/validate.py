@@ -35,6 +35,19 @@ def cmd_deu3(args: argparse.Namespace) -> int:
     if args.limit:
         issues = issues.subset(np.arange(min(args.limit, len(issues))))
     cfg = deu3.FROZEN
+    if args.calibrate:
+        if args.split != "dev":
+            print("--calibrate is for the dev split only", file=sys.stderr)
+            return 2
+        traj = deu3.run_trajectories(issues, cfg, args.n_runs, args.seed)
+        tab = deu3.calibrate_residual(issues, traj, cfg)
+        print(tab.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        for model in ("engine", "baseline"):
+            sub = tab[tab["model"] == model]
+            best = sub.loc[sub["miss"].idxmin()]
+            print(f"{model}: best residual scale {best['scale']:.0f} (coverage {best['coverage50']:.3f} / "
+                  f"{best['coverage90']:.3f}, CRPS {best['crps']:.3f})")
+        return 0
     t0 = time.perf_counter()
     fc = deu3.forecast(issues, cfg, n_runs=args.n_runs, seed=args.seed)
     elapsed = time.perf_counter() - t0
@@ -69,7 +82,12 @@ def cmd_bdm1994(args: argparse.Namespace) -> int:
 
 def cmd_icb(args: argparse.Namespace) -> int:
     rates = icb.icb_base_rates(args.data)
-    engine = json.loads(args.engine) if args.engine else None
+    if args.engine:
+        engine = json.loads(args.engine)
+    elif args.scenario != "none":
+        engine = icb.engine_rates(args.scenario, args.n_runs)
+    else:
+        engine = None
     if args.json:
         out = {"base_rates": rates.to_dict(orient="records")}
         if engine:
@@ -82,8 +100,11 @@ def cmd_icb(args: argparse.Namespace) -> int:
         print("ICB v16 actor-level base rates (binomial SEs; records of a crisis are not independent)")
         print(rates[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if engine:
-            print("\nengine vs base rates")
-            print(icb.compare_with_engine(rates, engine).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            print(f"\nengine ({args.engine and 'given' or args.scenario + f', {args.n_runs} replicas × default steps'})"
+                  " vs base rates: war = rung 6, serious clashes or worse = max rung >= 4, compromise = deal signed")
+            cmp = icb.compare_with_engine(rates, engine)
+            cmp = cmp[cmp["group"].isin(icb.KEY_GROUPS)]
+            print(cmp.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
 
@@ -99,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--limit", type=int, default=0, help="only the first N issues of the split (quick checks)")
     d.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of proposals")
+    d.add_argument("--calibrate", action="store_true",
+                   help="dev only: scan the residual noise scale for 50 %% / 90 %% coverage, print, exit")
     d.set_defaults(func=cmd_deu3)
     b = sub.add_parser("bdm1994", help="emission-standards replication")
     b.add_argument("--json", action="store_true")
@@ -109,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("icb", help="ICB base rates")
     i.add_argument("--json", action="store_true")
     i.add_argument("--data", type=Path, default=default_data_dir())
+    i.add_argument("--scenario", default="status_quo",
+                   help="scenario whose ladder rates are set beside ICB's ('none' to skip the engine run)")
+    i.add_argument("--n-runs", type=int, default=5000, help="replicas of the engine run")
     i.add_argument("--engine", help='engine rates as JSON, e.g. \'{"p_war": 0.12, "p_compromise": 0.3}\'')
     i.set_defaults(func=cmd_icb)
     return p

@@ -66,12 +66,12 @@ class DeuIssues:
         """Issues with an outcome and at least two positions (the 353 of ``split.csv``)."""
         return np.isfinite(self.out) & (self.meta["n_positions"].to_numpy() >= 2)
 
-    def subset(self, mask_or_index) -> "DeuIssues":
+    def subset(self, mask_or_index) -> DeuIssues:
         idx = np.arange(len(self))[mask_or_index]
         return DeuIssues(meta=self.meta.iloc[idx].reset_index(drop=True), positions=self.positions[idx],
                          saliences=self.saliences[idx], rp=self.rp[idx], out=self.out[idx], gdp=self.gdp)
 
-    def split(self, name: str) -> "DeuIssues":
+    def split(self, name: str) -> DeuIssues:
         """The issues of split ``dev`` or ``test`` (or ``all``: every usable issue)."""
         if name == "all":
             return self.subset(self.usable)

@@ -2,9 +2,9 @@
 
 Each DEU III issue is a Monte Carlo experiment: the recorded positions, saliences and conventional capabilities
 are perturbed (input uncertainty), Bueno de Mesquita's challenge model (:func:`sim.mechanics.bargaining.simulate`,
-unchanged) runs for ``rounds`` rounds on every replica, and the forecast read off each replica is the
-capability x salience weighted mean of the bargained positions (the "compromise after k rounds of challenges"),
-optionally shrunk toward the issue's reference point. A residual noise term, scaled on the dev split only, is
+unchanged) runs for ``rounds`` rounds on every replica, and the forecast read off each replica is a weighted
+mean (or median) of the bargained positions -- in the frozen configuration the salience-weighted mean after one
+round, "the compromise after one round of challenges" -- optionally shrunk toward the issue's reference point. A residual noise term, scaled on the dev split only, is
 added to the replicas to form the predictive distribution. Choices, sources and the dev/test figures are in
 ``docs/validation.md``; the frozen configuration is :data:`FROZEN`.
 
@@ -12,7 +12,7 @@ Batching: all issues x replicas run in one batch per *number of actors*, the bat
 fastest, in chunks that keep the (A, A, A, n) temporaries of the probability step under ~50 MB. Issues are
 grouped by their number of actors instead of being padded to 30 with ``active`` masks because under
 ``probability="all_votes"`` the normalising sum of :func:`success_probability` runs over all actor pairs,
-masked or not, so padding actors would change the result (see the report to the lead).
+masked or not, so padding actors would change the result (with ``pairwise`` padding and grouping agree).
 """
 
 from __future__ import annotations
@@ -115,7 +115,9 @@ class Deu3Config:
 
 
 #: The configuration frozen after tuning on dev (see docs/validation.md, "Tuning log"). Defaults of the CLI.
-FROZEN = Deu3Config()
+FROZEN = Deu3Config(rounds=1, rule="scholz_priority", probability="pairwise", summary="mean", summary_weights="s",
+                    states="votes", com=0.25, ep_cod=0.5, ep_cns=0.1, salience_fill="issue_mean", pos_sd=2.0,
+                    sal_sd=0.0, cap_sd=0.2, shrink=0.0, resid_scale=22.0, base_resid_scale=21.0, point="median")
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -259,12 +261,13 @@ class Forecasts:
     samples: np.ndarray        #: engine predictive samples (I, R)
     base_point: np.ndarray     #: baseline point forecast (I,)
     base_samples: np.ndarray   #: baseline predictive samples (I, R)
+    input_samples: np.ndarray | None = None  #: engine replicas before the residual term (input uncertainty only)
 
     def table(self) -> pd.DataFrame:
         q = np.quantile(self.samples, QUANTILES, axis=1)
         df = pd.DataFrame({"isnr": self.isnr, "forecast": self.point})
         for p, row in zip(QUANTILES, q):
-            df[f"q{int(round(p * 100)):02d}"] = row
+            df[f"q{round(p * 100):02d}"] = row
         df["baseline"] = self.base_point
         df["outcome"] = self.outcome
         return df
@@ -283,7 +286,7 @@ def forecasts_from(issues: DeuIssues, traj: Trajectories, cfg: Deu3Config) -> Fo
     bsamples = np.clip(traj.base + cfg.base_resid_scale * traj.resid, 0.0, 100.0)
     return Forecasts(isnr=issues.meta["isnr"].to_numpy(), prnr=issues.meta["prnr"].to_numpy(),
                      outcome=issues.out.copy(), point=point, samples=samples, base_point=bpoint,
-                     base_samples=bsamples)
+                     base_samples=bsamples, input_samples=eng)
 
 
 def forecast(issues: DeuIssues, cfg: Deu3Config = FROZEN, n_runs: int = 200, seed: int = 0) -> Forecasts:
@@ -299,7 +302,8 @@ def evaluate(fc: Forecasts, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Scores of the engine and of the baseline on the same issues, with proposal-cluster bootstrap 95 % CIs.
 
     Rows: MAE, median AE, coverage of the central 50 % and 90 % intervals, CRPS, for ``engine`` and
-    ``baseline``, plus the paired MAE and CRPS differences engine - baseline.
+    ``baseline``, plus the paired MAE and CRPS differences engine - baseline, and the coverage and CRPS of the
+    engine's replicas *before* the residual term (``engine, inputs only``: what input uncertainty alone gives).
     """
     y = fc.outcome
     cl = fc.prnr
@@ -322,6 +326,34 @@ def evaluate(fc: Forecasts, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
         add(model, "CRPS", cr)
     add("engine - baseline", "MAE", per["engine"][0] - per["baseline"][0])
     add("engine - baseline", "CRPS", per["engine"][1] - per["baseline"][1])
+    if fc.input_samples is not None:
+        q = np.quantile(fc.input_samples, [0.05, 0.25, 0.75, 0.95], axis=1)
+        add("engine, inputs only", "coverage 50%", ((y >= q[1]) & (y <= q[2])).astype(float))
+        add("engine, inputs only", "coverage 90%", ((y >= q[0]) & (y <= q[3])).astype(float))
+        add("engine, inputs only", "CRPS", scoring.crps_samples(fc.input_samples, y))
+    return pd.DataFrame(rows)
+
+
+def coverage_pair(samples: np.ndarray, outcome: np.ndarray) -> tuple[float, float]:
+    """Coverage of the central 50 % and 90 % intervals of ``(I, R)`` samples."""
+    q = np.quantile(samples, [0.05, 0.25, 0.75, 0.95], axis=1)
+    return (scoring.interval_coverage(q[1], q[2], outcome), scoring.interval_coverage(q[0], q[3], outcome))
+
+
+def calibrate_residual(issues: DeuIssues, traj: Trajectories, cfg: Deu3Config,
+                       grid: tuple[float, ...] = tuple(range(10, 36))) -> pd.DataFrame:
+    """Scan the Laplace residual scale for the engine and the baseline (**dev only**).
+
+    For every scale b: coverage of the 50 % and 90 % intervals, their miss ``|cov50 - 0.5| + |cov90 - 0.9|``
+    and CRPS. The frozen scales are the b with the smallest miss (rounded to whole points).
+    """
+    rows = []
+    for b in grid:
+        fc = forecasts_from(issues, traj, replace(cfg, resid_scale=float(b), base_resid_scale=float(b)))
+        for model, samp in (("engine", fc.samples), ("baseline", fc.base_samples)):
+            c50, c90 = coverage_pair(samp, fc.outcome)
+            rows.append({"model": model, "scale": float(b), "coverage50": c50, "coverage90": c90,
+                         "miss": abs(c50 - 0.5) + abs(c90 - 0.9), "crps": scoring.crps(samp, fc.outcome)})
     return pd.DataFrame(rows)
 
 
@@ -329,5 +361,18 @@ def config_dict(cfg: Deu3Config) -> dict:
     return asdict(cfg)
 
 
-__all__ = ["Deu3Config", "FROZEN", "Forecasts", "Trajectories", "baseline_point", "council_weights",
-           "evaluate", "forecast", "forecasts_from", "issue_inputs", "run_trajectories", "replace"]
+__all__ = [
+    "FROZEN",
+    "Deu3Config",
+    "Forecasts",
+    "Trajectories",
+    "baseline_point",
+    "calibrate_residual",
+    "council_weights",
+    "coverage_pair",
+    "evaluate",
+    "forecast",
+    "forecasts_from",
+    "issue_inputs",
+    "run_trajectories",
+]

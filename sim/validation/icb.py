@@ -31,7 +31,7 @@ METRICS = ("p_war", "p_serious", "p_compromise")
 
 
 def _groups(df: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
-    crises_with = lambda codes: df["crisno"].isin(df.loc[df["actor"].isin(codes), "crisno"])  # noqa: E731
+    crises_with = lambda codes: df["crisno"].isin(df.loc[df["actor"].isin(codes), "crisno"])
     great = df["power"].isin(["great", "super"])
     crises_great = df["crisno"].isin(df.loc[great, "crisno"])
     me_crisis = crises_with(MIDDLE_EAST)
@@ -99,3 +99,22 @@ def compare_with_engine(base_rates: pd.DataFrame, engine_rates: Mapping[str, flo
                          "difference": float(eng) - base,
                          "z": (float(eng) - base) / se if se > 0 else float("nan")})
     return pd.DataFrame(rows)
+
+
+#: ICB violence levels and the ladder's rungs: 4 full-scale war ↔ rung 6 (regional war); 3 serious clashes ↔
+#: rung >= 4 (strikes); ICB's outcome "compromise" ↔ a deal signed within the horizon.
+KEY_GROUPS = ("all", "middle_east_crises", "middle_east_crises_great_power", "crises_IRN", "crises_ISR", "crises_USA")
+
+
+def engine_rates(scenario: str = "status_quo", n_runs: int = 5000, seed: int | None = None) -> dict[str, float]:
+    """The escalation ladder's rates for one scenario, on ICB's scale (see :data:`KEY_GROUPS` for the mapping)."""
+    from sim.cli import compose_spec
+    from sim.experiment import run_experiment
+    from sim.results import outcomes_frame
+
+    overrides = [f"scenario={scenario}", f"n_runs={n_runs}", "report=false"]
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    out = outcomes_frame(run_experiment(compose_spec(*overrides)))
+    return {"p_war": float(out["war"].mean()), "p_serious": float((out["max_escalation"] >= 4).mean()),
+            "p_compromise": float(out["deal_step"].notna().mean())}

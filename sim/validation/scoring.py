@@ -62,7 +62,7 @@ def cluster_bootstrap(values: np.ndarray | dict[str, np.ndarray], clusters: np.n
     if stat is None:
         if as_dict:
             raise ValueError("give stat for dict values")
-        stat_fn = lambda v: float(np.mean(v))  # noqa: E731
+        stat_fn = lambda v: float(np.mean(v))
     else:
         stat_fn = stat
     call = (lambda d: stat_fn(**d)) if as_dict else (lambda d: stat_fn(d["v"]))
