@@ -8,6 +8,7 @@ value of a sweep) and stops a bad one with ONE line naming the field, the value 
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import time
@@ -240,6 +241,7 @@ def print_summary(spec: RunSpec, summary: dict[str, Any], run_dir: Path, report:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def hydra_main(cfg: DictConfig) -> dict[str, Any]:
     """One Hydra job: validate, run, write, report."""
+    logging.getLogger("MESA").setLevel(logging.WARNING)     # Mesa logs every step at INFO; Hydra shows INFO
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     spec = build_spec(_plain(cfg), origin="config", overrides=list(hc.overrides.task))
