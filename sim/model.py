@@ -163,8 +163,8 @@ class GeoModel(mesa.Model):
             x = st.position.reshape(A, I * R)
             r = (bargaining.endogenous_risk(x, c, s, scale, active, bg.probability) if bg.risk == "endogenous"
                  else np.broadcast_to(st.risk[:, None, :], (A, I, R)).reshape(A, I * R))
-            new_x, chosen, _ = bargaining.bargaining_round(x, c, s, r, scale, active, accept, bg.offer_rule,
-                                                           bg.probability, conc)
+            new_x, chosen = bargaining.bargaining_moves(x, c, s, r, scale, active, accept, bg.offer_rule,
+                                                        bg.probability, conc)
             st.position = new_x.reshape(A, I, R)
             self._log_offers(chosen.reshape(A, I, R))
 

@@ -93,7 +93,7 @@ def trajectories_frame(spec: RunSpec, chunks: list[ChunkResult]) -> pd.DataFrame
 
 def quantiles_frame(spec: RunSpec, chunks: list[ChunkResult]) -> pd.DataFrame:
     """Per-step quantiles and means over all replicas, from the merged histograms."""
-    hist = sum(c.hist for c in chunks)
+    hist = sum(c.hist for c in chunks if c.hist is not None)
     sums = np.concatenate([c.sums for c in chunks], axis=-1).sum(axis=-1)    # block order: chunking-invariant
     counts = sum(c.counts for c in chunks)
     q = histogram_quantiles(hist, QUANTILES)                       # (T, V, 5)

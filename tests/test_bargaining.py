@@ -98,3 +98,18 @@ def test_batch_columns_are_independent(problem):
 def test_risk_exponent_maps_attitude_to_bdm_range():
     att = np.array([-1.0, 0.0, 1.0])
     assert np.allclose(b.risk_exponent(att), [2.0, 1.0, 0.5])
+
+
+def test_inactive_actors_change_nothing():
+    """Padding an issue with inactive actors (as DEU III's missing positions) leaves the active ones' path alone."""
+    x, c, s = emission_standards()
+    pad = 3
+    xp = np.vstack([x, np.array([[0.0], [55.0], [3.0]])])
+    cp, sp = np.vstack([c, np.full((pad, 1), 0.5)]), np.vstack([s, np.full((pad, 1), 0.9)])
+    active = np.vstack([np.ones_like(x, bool), np.zeros((pad, 1), bool)])
+    for probability in ("all_votes", "pairwise"):
+        alone = b.simulate(x, c, s, 4, probability=probability)
+        padded = b.simulate(xp, cp, sp, 4, active=active, probability=probability, scale=np.array([6.0]))
+        assert np.allclose(padded[:, : len(x)], alone)
+        r = b.endogenous_risk(xp, cp, sp, np.array([6.0]), active, probability)
+        assert np.all((r >= 0.5 - 1e-12) & (r <= 2.0 + 1e-12))

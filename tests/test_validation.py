@@ -221,7 +221,16 @@ def test_icb_base_rates():
 
 
 def test_icb_command(capsys):
-    assert validate.main(["icb"]) == 0
+    assert validate.main(["icb", "--scenario", "none"]) == 0
     assert "engine" not in capsys.readouterr().out
     assert validate.main(["icb", "--engine", '{"p_war": 0.2}']) == 0
-    assert "engine vs base rates" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "vs base rates" in out and "0.200" in out
+
+
+def test_icb_command_runs_the_engine_scenario(capsys):
+    assert validate.main(["icb", "--scenario", "proxy_escalation", "--n-runs", "256", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = [r for r in data["comparison"] if r["group"] == "all"]
+    assert {r["metric"] for r in rows} == {"p_war", "p_serious", "p_compromise"}
+    assert all(0.0 <= r["engine"] <= 1.0 for r in rows)

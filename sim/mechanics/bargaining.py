@@ -16,15 +16,19 @@ vote, challenge, nor receive offers.
 The choices made where the paper leaves room are listed in ``docs/model.md`` ("Expected-utility bargaining") and
 flagged ``CHOICE`` below.
 
-Performance (bench/README.md): the batch columns are independent, so the pairwise work is done in blocks of
-columns whose ``(A, A, n)`` temporaries stay in the core's cache, and the distance matrix is computed once per
-round for the success probabilities, the utilities and the offers. Every element is computed with the same
-floating-point operations in the same order as the plain formulas in the docstrings, so the results do not depend
-on the block size, the chunk size or the number of replicas.
+Performance (bench/README.md): the batch columns are independent, so a round is computed block by block (about
+1,000 columns for six actors) in reused scratch buffers, because fresh (A, A, N) temporaries cost more in page
+faults than the arithmetic done on them; the distance matrix is computed once per round for the probabilities, the
+utilities and the offers; and the engine's entry point :func:`bargaining_moves` does not build the (A, A, N)
+offers. Every element is computed with the same floating-point operations in the same order as the plain
+whole-array formulas (kept in bench/reference/bargaining_before.py; bench/check_results.py compares them), so the
+results are bit for bit the same and do not depend on the block size, the chunk size or the number of replicas.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,7 +42,8 @@ ProbabilityRule = Literal["all_votes", "pairwise"]
 #: Offer types, in the order of Scholz et al.'s priority rule.
 CONFRONTATION, COMPROMISE, CAPITULATION, NO_OFFER = 0, 1, 2, 3
 
-#: Pairwise elements (A × A × columns) per block: ~37k float64 = 295 kB per (A, A, n) temporary.
+#: Pairwise elements (A × A × columns) per block: ~37k float64 = 295 kB per (A, A, n) buffer (measured best of
+#: 256-5120 columns for six actors: smaller blocks pay more Python overhead, larger ones more cache misses).
 _BLOCK_PAIRS = 36 * 1024
 
 
@@ -65,62 +70,142 @@ def weighted_median(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 # --- block kernels (private) ---------------------------------------------------------------------------------
+class _Scratch:
+    """Reusable buffers for the block kernels, one set per thread.
+
+    Fresh temporaries of a few hundred kB are not recycled by the C allocator but mapped and faulted in anew, which
+    costs more than the arithmetic done on them; the kernels write into these buffers instead (``out=``). A name
+    is one buffer: views of it with different shapes share memory, so a name is used for one thing at a time.
+    """
+
+    def __init__(self) -> None:
+        self._flat: dict[tuple[str, np.dtype], np.ndarray] = {}
+        self._views: dict[tuple, np.ndarray] = {}
+
+    def __call__(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        view = self._views.get((name, shape, dtype))
+        return view if view is not None else self._view(name, shape, dtype, None)
+
+    def const(self, name: str, shape: tuple[int, ...], value: float) -> np.ndarray:
+        """A buffer filled with ``value`` (never written to): ``np.maximum(v, zeros)`` is ~3x faster than
+        ``np.maximum(v, 0.0)``, whose scalar operand takes numpy's slow strided loop."""
+        view = self._views.get((f"const:{name}", shape, np.float64))
+        return view if view is not None else self._view(f"const:{name}", shape, np.float64, value)
+
+    def _view(self, name: str, shape: tuple[int, ...], dtype: type, fill: float | None) -> np.ndarray:
+        size, flat_key = math.prod(shape), (name, np.dtype(dtype))
+        buf = self._flat.get(flat_key)
+        if buf is None or buf.size < size:
+            buf = self._flat[flat_key] = np.empty(size, dtype) if fill is None else np.full(size, fill, dtype)
+            self._views = {k: v for k, v in self._views.items() if k[0] != name}
+        if len(self._views) > 512:                                     # many batch sizes (e.g. validation runs)
+            self._views.clear()
+        view = self._views[(name, shape, dtype)] = buf[:size].reshape(shape)
+        return view
+
+    def proposer_offsets(self, n_actors: int, dtype: type) -> np.ndarray:
+        """``j - A`` for proposer j, shaped (1, A, 1) (see :func:`_choose`)."""
+        key = ("offsets", n_actors, dtype)
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = (np.arange(n_actors) - n_actors).astype(dtype)[None, :, None]
+        return view
+
+    def flat_index(self, n_actors: int, n: int) -> np.ndarray:
+        """``i * A * n + col`` for (i, col) of an (A, n) block: flat offsets of ``[i, 0, col]`` in (A, A, n)."""
+        key = ("index", n_actors, n)
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = np.arange(n_actors)[:, None] * (n_actors * n) + np.arange(n)[None, :]
+        return view
+
+
+_local = threading.local()
+
+
+def _scratch() -> _Scratch:
+    ws = getattr(_local, "scratch", None)
+    if ws is None:
+        ws = _local.scratch = _Scratch()
+    return ws
+
+
 def _blocks(n: int, n_actors: int) -> list[slice]:
     """Column slices of the batch axis, sized so that a block's pairwise temporaries stay in cache."""
     width = max(_BLOCK_PAIRS // max(n_actors * n_actors, 1), 16)
     return [slice(lo, min(lo + width, n)) for lo in range(0, n, width)] or [slice(0, 0)]
 
 
+def _full(a: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``a`` broadcast to ``shape`` (a view; no call when it already has that shape)."""
+    if a is None:
+        return None
+    a = np.asarray(a)
+    return a if a.shape == shape else np.broadcast_to(a, shape)
+
+
 def _batch(x: np.ndarray, scale: np.ndarray, active: np.ndarray, *per_actor: np.ndarray | None):
     """Inputs as float (A, N) positions, (N,) scale, (A, N) active and (A, N) views of the per-actor arrays."""
     x = np.asarray(x, dtype=float)
     shape = x.shape
-    return (x, np.broadcast_to(np.asarray(scale), shape[1:]), np.broadcast_to(np.asarray(active), shape),
-            *(None if a is None else np.broadcast_to(np.asarray(a), shape) for a in per_actor))
+    return (x, _full(scale, shape[1:]), _full(active, shape), *(_full(a, shape) for a in per_actor))
 
 
-def _distance(x: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _distance(x: np.ndarray, scale: np.ndarray, ws: _Scratch) -> tuple[np.ndarray, np.ndarray]:
     """``diff[i, j] = x_i - x_j`` and the normalised distance ``min(|x_i - x_j| / scale, 1)``, (A, A, n) each."""
-    diff = x[:, None, :] - x[None, :, :]
-    dist = np.abs(diff)
+    A, n = x.shape
+    diff = np.subtract(x[:, None, :], x[None, :, :], out=ws("diff", (A, A, n)))
+    dist = np.abs(diff, out=ws("dist", (A, A, n)))
     np.divide(dist, scale, out=dist)
-    np.minimum(dist, 1.0, out=dist)
+    np.minimum(dist, ws.const("ones", (A, A, n), 1.0), out=dist)
     return diff, dist
 
 
-def _support(dist: np.ndarray, w: np.ndarray, r: np.ndarray, rule: ProbabilityRule) -> np.ndarray:
-    """P[i, j] of one block from the normalised distances (see :func:`success_probability`)."""
+def _support(dist: np.ndarray, w: np.ndarray, r: np.ndarray, rule: ProbabilityRule, ws: _Scratch,
+             act: np.ndarray | None = None) -> np.ndarray:
+    """P[i, j] of one block from the normalised distances (see :func:`success_probability`).
+
+    ``act`` (A, n), when some actors are inactive, keeps pairs involving them out of the ``all_votes`` total.
+    Returns the scratch buffer ``pos``; uses ``u`` and ``v``.
+    """
+    shape = dist.shape
+    u = ws("u", shape)
     with np.errstate(divide="ignore"):
-        u = np.log(dist)                                              # u[k, a] = d_ka^r_k
+        np.log(dist, out=u)                                           # u[k, a] = d_ka^r_k
     u *= r[:, None, :]
     np.exp(u, out=u)
-    pos = np.zeros_like(u)
-    v = np.empty_like(u)
-    for k in range(u.shape[0]):                                       # a loop over voters, not replicas
+    pos, v = ws("pos", shape), ws("v", shape)
+    zeros = ws.const("zeros", shape, 0.0)
+    for k in range(shape[0]):                                         # a loop over voters, not replicas
         np.subtract(u[k][None, :, :], u[k][:, None, :], out=v)         # v[i, j] = u_kj - u_ki
-        np.maximum(v, 0.0, out=v)
-        v *= w[k]
-        pos += v
+        np.maximum(v, zeros, out=v)
+        if k == 0:
+            np.multiply(v, w[k], out=pos)                             # = 0 + w_0 max(v, 0)
+        else:
+            v *= w[k]
+            pos += v
     # |v_k(i, j)| = max(v_k(i, j), 0) + max(v_k(j, i), 0), so no second pass is needed for the denominators
     if rule == "all_votes":
-        tot = 2.0 * pos.sum(axis=(0, 1))
+        counted = pos if act is None else np.where(act[:, None, :] & act[None, :, :], pos, 0.0)
+        tot = 2.0 * counted.sum(axis=(0, 1))
         pos /= np.where(tot > 0, tot, 1.0)
         return pos
-    tot = pos + np.swapaxes(pos, 0, 1)
+    tot = np.add(pos, np.swapaxes(pos, 0, 1), out=v)
     ok = tot > 0
-    return np.where(ok, pos / np.where(ok, tot, 1.0), 0.5)
+    pos /= np.where(ok, tot, 1.0)
+    np.copyto(pos, 0.5, where=~ok)
+    return pos
 
 
 def _risk_utility(half: np.ndarray, sign: float, r_i: np.ndarray, clip: bool, out: np.ndarray) -> np.ndarray:
-    """``2 - 4 (0.5 ± 0.5 d)^r_i`` into ``out`` (``half`` = 0.5 d)."""
+    """``2 - 4 (0.5 ± 0.5 d)^r_i`` into ``out`` (``half`` = 0.5 d; may be ``out``); log(0) must be allowed."""
     if sign < 0:
         np.subtract(0.5, half, out=out)
     else:
         np.add(0.5, half, out=out)
     if clip:                     # only a negative scale takes 0.5 ± 0.5 d out of [0, 1]
         np.clip(out, 0.0, 1.0, out=out)
-    with np.errstate(divide="ignore"):
-        np.log(out, out=out)
+    np.log(out, out=out)
     out *= r_i
     np.exp(out, out=out)
     out *= 4.0
@@ -134,85 +219,122 @@ def _status_quo_utility(r: np.ndarray) -> np.ndarray:
 
 
 def _utilities(dist: np.ndarray, p: np.ndarray, r: np.ndarray, s: np.ndarray, usq: np.ndarray, clip: bool,
-               eu_ij: np.ndarray, eu_ji: np.ndarray | None) -> None:
-    """EU_i(ij) and EU_j(ji) as i sees them (see :func:`expected_utilities`) for one block, into the outputs."""
+               eu_ij: np.ndarray, eu_ji: np.ndarray | None, ws: _Scratch) -> None:
+    """EU_i(ij) and EU_j(ji) as i sees them (see :func:`expected_utilities`) for one block, into the outputs.
+
+    Every element is ``s_j * (P * U^s + (1 - P) * U^f) + (1 - s_j) * U^s - U^sq``, operation by operation, with
+    ``1 - P_ji = (1 - P)^T``. Overwrites ``dist`` (then holds U^f) and ``p`` (then holds 1 - P); uses ``u``, ``v``.
+    """
     r_i = r[:, None, :]
-    half = np.multiply(dist, 0.5)
-    us = _risk_utility(half, -1.0, r_i, clip, np.empty_like(dist))
-    uf = _risk_utility(half, +1.0, r_i, clip, half)
+    half = np.multiply(dist, 0.5, out=dist)
+    with np.errstate(divide="ignore"):
+        us = _risk_utility(half, -1.0, r_i, clip, ws("u", dist.shape))
+        uf = _risk_utility(half, +1.0, r_i, clip, dist)
+    tmp = ws("v", dist.shape)
     usq_i = usq[:, None, :]
-    tmp = np.empty_like(dist)
-    for out, p_, s_ in ((eu_ij, p, s[None, :, :]), (eu_ji, np.swapaxes(p, 0, 1), s[:, None, :])):
-        if out is None:
-            continue
-        # s_j [P U^s + (1 - P) U^f] + (1 - s_j) U^s - U^sq, operation by operation
-        np.multiply(p_, us, out=out)
-        np.subtract(1.0, p_, out=tmp)
-        tmp *= uf
+    pairs = [(eu_ij, p, s[None, :, :])]
+    if eu_ji is not None:
+        pairs.append((eu_ji, np.swapaxes(p, 0, 1), s[:, None, :]))
+    for out, p_, _ in pairs:
+        np.multiply(p_, us, out=out)                                  # P U^s
+    q = np.subtract(1.0, p, out=p)                                    # 1 - P (P is not needed any more)
+    for out, _, s_ in pairs:
+        q_ = q if out is eu_ij else np.swapaxes(q, 0, 1)
+        np.multiply(q_, uf, out=tmp)                                  # (1 - P) U^f
         out += tmp
         out *= s_
-        np.multiply(1.0 - s_, us, out=tmp)
+        np.multiply(1.0 - s_, us, out=tmp)                            # (1 - s_j) U^s
         out += tmp
         out -= usq_i
 
 
 def _classify(x: np.ndarray, diff: np.ndarray, eu_ij: np.ndarray, eu_ji: np.ndarray, active: np.ndarray | None,
-              kind: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Offers of one block (see :func:`make_offers`) into ``kind`` and ``target``; returns the valid-offer mask."""
+              kind: np.ndarray | None, target: np.ndarray, ws: _Scratch) -> np.ndarray:
+    """Offers of one block (see :func:`make_offers`) into ``kind`` (unless None) and ``target``; returns the
+    valid-offer mask.
+
+    ``diff``, ``eu_ij``, ``eu_ji`` and ``target`` must be C-contiguous (A, A, n) arrays.
+    """
+    shape = diff.shape
     xi = x[:, None, :]
-    pair = xi != x[None, :, :]
+    pair = np.not_equal(xi, x[None, :, :], out=ws("pair", shape, bool))
     if active is not None:
         pair &= active[:, None, :]
         pair &= active[None, :, :]
-    confront = np.greater(eu_ji, eu_ij)
-    confront &= eu_ij > 0
+    test = ws("test", shape, bool)
+    confront = np.greater(eu_ji, eu_ij, out=ws("confront", shape, bool))
+    confront &= np.greater(eu_ij, 0.0, out=test)
     confront &= pair
-    lose = np.less(eu_ij, 0.0)
-    lose &= eu_ji > 0
+    lose = np.less(eu_ij, 0.0, out=ws("lose", shape, bool))
+    lose &= np.greater(eu_ji, 0.0, out=test)
     lose &= pair
-    frac = np.abs(eu_ij)
-    compromise = np.greater(eu_ji, frac)
+    frac = np.abs(eu_ij, out=ws("u", shape))
+    compromise = np.greater(eu_ji, frac, out=ws("compromise", shape, bool))
     compromise &= lose
-    # kind = 3 - (3 confrontation + lose + compromise): 0, 1 (compromise), 2 (capitulation) or 3 (none)
-    np.multiply(confront, np.int8(3), out=kind)
-    np.add(kind, lose, out=kind)
-    np.add(kind, compromise, out=kind)
-    np.subtract(np.int8(NO_OFFER), kind, out=kind)
-    # frac = |EU_i(ij)| / EU_j(ji) on compromises, 1 elsewhere; target = x_i + (x_j - x_i) frac = x_i - diff frac
-    np.divide(frac, eu_ji, out=frac, where=compromise)
-    np.copyto(frac, 1.0, where=~compromise)
+    if kind is not None:
+        # kind = 3 - (3 confrontation + lose + compromise): 0, 1 (compromise), 2 (capitulation) or 3 (none)
+        np.multiply(confront, np.int8(3), out=kind)
+        np.add(kind, lose, out=kind)
+        np.add(kind, compromise, out=kind)
+        np.subtract(np.int8(NO_OFFER), kind, out=kind)
+    # frac = |EU_i(ij)| / EU_j(ji) on compromises, 1 elsewhere (compromises are few: a masked divide over the
+    # whole block is slower than gathering them); target = x_i + (x_j - x_i) frac = x_i - diff frac
+    at = np.flatnonzero(compromise)
+    flat = frac.reshape(-1)
+    ratio = flat[at] / eu_ji.reshape(-1)[at]
+    frac.fill(1.0)
+    flat[at] = ratio
     frac *= diff
     np.subtract(xi, frac, out=target)
     confront |= lose
     return confront
 
 
-def _concede(x: np.ndarray, target: np.ndarray, concession: np.ndarray) -> None:
+def _concede(x: np.ndarray, target: np.ndarray, concession: np.ndarray, ws: _Scratch) -> None:
     """``target = x_i + (target - x_i) * concession`` in place."""
     xi = x[:, None, :]
-    move = np.subtract(target, xi)
+    move = np.subtract(target, xi, out=ws("v", target.shape))
     move *= concession
     np.add(xi, move, out=target)
 
 
 def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray, target: np.ndarray, eu_ij: np.ndarray,
-            eu_ji: np.ndarray, rule: OfferRule) -> tuple[np.ndarray, np.ndarray]:
-    """One block of :func:`choose_offers` (``valid`` already combines offers and vetoes)."""
+            eu_ji: np.ndarray, rule: OfferRule, ws: _Scratch) -> tuple[np.ndarray, np.ndarray]:
+    """One block of :func:`choose_offers` (``valid`` already combines offers and vetoes; C-contiguous arrays).
+
+    Same result as ``argmin`` over proposers of the key (``inf`` where no valid offer) with its first-occurrence
+    rule and NaN propagation, computed as the minimum key and the first proposer that attains it (``argmin`` along
+    a middle axis, ``take_along_axis`` and masked copies are several times slower on these shapes).
+    """
+    A, _, n = target.shape
+    shape = target.shape
     xi = x[:, None, :]
-    key = np.subtract(target, xi)
-    np.abs(key, out=key)                                              # the move
+    score = np.subtract(target, xi, out=ws("v", shape))
+    np.abs(score, out=score)                                          # the move
     if rule != "smallest_move":
         if rule == "scholz_code":
             a, b = np.abs(eu_ij), np.abs(eu_ji)
             den = np.where(a + b > 0, a + b, 1.0)
             weighted = (a * xi + b * x[None, :, :]) / den
-            key = np.where(kind == COMPROMISE, weighted, key)
-        key = key + 1e6 * kind
-    np.copyto(key, np.inf, where=~valid)
-    best = np.argmin(key, axis=1)[:, None, :]                         # (A, 1, n)
-    has = np.isfinite(np.take_along_axis(key, best, axis=1)[:, 0, :])
-    new_x = np.where(has, np.take_along_axis(target, best, axis=1)[:, 0, :], x)
-    return new_x, np.where(has, best[:, 0, :], -1)
+            score = np.where(kind == COMPROMISE, weighted, score)
+        score = score + 1e6 * kind
+    key = ws("dist", shape)
+    key.fill(np.inf)
+    at = np.flatnonzero(valid)
+    key.reshape(-1)[at] = score.reshape(-1)[at]
+    best_key = np.minimum.reduce(key, axis=1)                         # (A, n); NaN if any key is NaN
+    has = np.isfinite(best_key)
+    hit = np.equal(key, best_key[:, None, :], out=ws("hit", shape, bool))
+    code_type = np.int8 if A < 127 else np.int32
+    offset = ws.proposer_offsets(A, code_type)                        # j - A < 0 for a hit, 0 otherwise
+    code = np.multiply(hit, offset, out=ws("code", shape, code_type))
+    best = np.minimum.reduce(code, axis=1).astype(np.intp)            # first hit j, minus A
+    best += A
+    np.minimum(best, A - 1, out=best)                                 # no hit (no offer or NaN): any index
+    pick = best * n
+    pick += ws.flat_index(A, n)
+    new_x = np.where(has, target.reshape(-1)[pick], x)
+    return new_x, np.where(has, best, -1)
 
 
 # --- the model -----------------------------------------------------------------------------------------------
@@ -230,11 +352,12 @@ def success_probability(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarr
     """
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
+    ws = _scratch()
     w = np.where(active, c * s, 0.0)                                   # (K, N)
     out = np.empty((A, A, N))
     for sl in _blocks(N, A):
-        _, dist = _distance(x[:, sl], scale[sl])
-        out[..., sl] = _support(dist, w[:, sl], r[:, sl], rule)
+        _, dist = _distance(x[:, sl], scale[sl], ws)
+        out[..., sl] = _support(dist, w[:, sl], r[:, sl], rule, ws, None if active.all() else active[:, sl])
     return out
 
 
@@ -263,14 +386,16 @@ def expected_utilities(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarra
     """
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
+    ws = _scratch()
     w = np.where(active, c * s, 0.0)
     usq = _status_quo_utility(r)
     clip = bool(np.signbit(scale).any())
     eu_ij, eu_ji = np.empty((A, A, N)), np.empty((A, A, N))
     for sl in _blocks(N, A):
-        _, dist = _distance(x[:, sl], scale[sl])
-        p = _support(dist, w[:, sl], r[:, sl], probability)           # p[i, j]
-        _utilities(dist, p, r[:, sl], s[:, sl], usq[:, sl], clip, eu_ij[..., sl], eu_ji[..., sl])
+        _, dist = _distance(x[:, sl], scale[sl], ws)
+        p = _support(dist, w[:, sl], r[:, sl], probability, ws,
+                     None if active.all() else active[:, sl])        # p[i, j]
+        _utilities(dist, p, r[:, sl], s[:, sl], usq[:, sl], clip, eu_ij[..., sl], eu_ji[..., sl], ws)
     return eu_ij, eu_ji
 
 
@@ -283,16 +408,17 @@ def endogenous_risk(x: np.ndarray, c: np.ndarray, s: np.ndarray, scale: np.ndarr
     """
     x, scale, active, c, s = _batch(x, scale, active, c, s)
     A, N = x.shape
+    ws = _scratch()
     ones = np.ones_like(x)                                             # objective, r = 1
     w = np.where(active, c * s, 0.0)
     usq = _status_quo_utility(ones)
     clip = bool(np.signbit(scale).any())
     danger = np.empty((A, N))
     for sl in _blocks(N, A):
-        _, dist = _distance(x[:, sl], scale[sl])
-        p = _support(dist, w[:, sl], ones[:, sl], probability)
-        eu_ij = np.empty_like(dist)
-        _utilities(dist, p, ones[:, sl], s[:, sl], usq[:, sl], clip, eu_ij, None)
+        _, dist = _distance(x[:, sl], scale[sl], ws)
+        p = _support(dist, w[:, sl], ones[:, sl], probability, ws, None if active.all() else active[:, sl])
+        eu_ij = ws("eu_ij", dist.shape)
+        _utilities(dist, p, ones[:, sl], s[:, sl], usq[:, sl], clip, eu_ij, None, ws)
         act = active[:, sl]
         pair = act[:, None, :] & act[None, :, :]
         np.einsum("iin->in", pair)[...] = False
@@ -301,7 +427,7 @@ def endogenous_risk(x: np.ndarray, c: np.ndarray, s: np.ndarray, scale: np.ndarr
     small = np.where(active, danger, np.inf).min(axis=0)
     span = big - small
     ok = np.isfinite(span) & (span > 1e-12)
-    rr = np.where(ok, (2 * danger - big - small) / np.where(ok, span, 1.0), 0.0)
+    rr = np.where(ok & active, (2 * danger - big - small) / np.where(ok, span, 1.0), 0.0)   # inactive: r = 1
     return (1.0 - rr / 3.0) / (1.0 + rr / 3.0)
 
 
@@ -328,16 +454,22 @@ def make_offers(x: np.ndarray, eu_ij: np.ndarray, eu_ji: np.ndarray, active: np.
     of the way to x_j); capitulation if ``EU_j(ji) > 0 > EU_i(ij)`` and ``EU_j(ji) <= |EU_i(ij)|`` (i moves to x_j).
     Otherwise no offer.
     """
-    x, _, active = _batch(x, 0.0, active)
-    A, N = x.shape
-    eu_ij, eu_ji = np.broadcast_to(eu_ij, (A, A, N)), np.broadcast_to(eu_ji, (A, A, N))
-    act = None if active.all() else active
-    kind, target = np.empty((A, A, N), np.int8), np.empty((A, A, N))
+    xf, _, act = _batch(x, 0.0, active)
+    A, N = xf.shape
+    full = (A, A, N)
+    ij, ji = np.broadcast_to(eu_ij, full), np.broadcast_to(eu_ji, full)
+    act = None if act.all() else act
+    ws = _scratch()
+    kind, target = np.empty(full, np.int8), np.empty(full)
     for sl in _blocks(N, A):
-        xb = x[:, sl]
-        diff = xb[:, None, :] - xb[None, :, :]
-        _classify(xb, diff, eu_ij[..., sl], eu_ji[..., sl], None if act is None else act[:, sl],
-                  kind[..., sl], target[..., sl])
+        xb = xf[:, sl]
+        shape = (A, A, xb.shape[1])
+        diff = np.subtract(xb[:, None, :], xb[None, :, :], out=ws("diff", shape))
+        bij, bji = ws("eu_ij", shape), ws("eu_ji", shape)
+        bij[...], bji[...] = ij[..., sl], ji[..., sl]
+        kd, tg = ws("kind", shape, np.int8), ws("target", shape)
+        _classify(xb, diff, bij, bji, None if act is None else act[:, sl], kd, tg, ws)
+        kind[..., sl], target[..., sl] = kd, tg
     return Offers(kind=kind, target=target, eu_ij=eu_ij, eu_ji=eu_ji)
 
 
@@ -360,14 +492,18 @@ def choose_offers(x: np.ndarray, offers: Offers, accept: np.ndarray | None = Non
     kind, target = np.broadcast_to(offers.kind, full), np.broadcast_to(offers.target, full)
     eu_ij, eu_ji = np.broadcast_to(offers.eu_ij, full), np.broadcast_to(offers.eu_ji, full)
     accept = None if accept is None else np.broadcast_to(accept, full)
+    ws = _scratch()
     new_x = np.empty(x.shape, np.result_type(x, target))
     chosen = np.empty(x.shape, np.intp)
     for sl in _blocks(N, A):
-        valid = kind[..., sl] != NO_OFFER
+        shape = (A, A, x[:, sl].shape[1])
+        valid = np.not_equal(kind[..., sl], NO_OFFER, out=ws("valid", shape, bool))
         if accept is not None:
             valid &= accept[..., sl]
-        new_x[:, sl], chosen[:, sl] = _choose(x[:, sl], valid, kind[..., sl], target[..., sl], eu_ij[..., sl],
-                                              eu_ji[..., sl], rule)
+        tg = ws("target", shape, target.dtype)
+        tg[...] = target[..., sl]
+        new_x[:, sl], chosen[:, sl] = _choose(x[:, sl], valid, kind[..., sl], tg, eu_ij[..., sl],
+                                              eu_ji[..., sl], rule, ws)
     return new_x, chosen
 
 
@@ -383,32 +519,52 @@ def bargaining_round(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarray,
     The same computation as :func:`expected_utilities`, :func:`make_offers` and :func:`choose_offers` in turn,
     done block by block so that the distances are computed once and the pairwise arrays stay in cache.
     """
+    return _round(x, c, s, r, scale, active, accept, rule, probability, concession, keep_offers=True)
+
+
+def bargaining_moves(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarray, scale: np.ndarray,
+                     active: np.ndarray, accept: np.ndarray | None = None, rule: OfferRule = "smallest_move",
+                     probability: ProbabilityRule = "all_votes", concession: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bargaining_round` without the (A, A, N) offers: ``(new_x, chosen proposer)`` (the engine's path)."""
+    new_x, chosen, _ = _round(x, c, s, r, scale, active, accept, rule, probability, concession, keep_offers=False)
+    return new_x, chosen
+
+
+def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, keep_offers: bool):
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
     full = (A, A, N)
-    accept = None if accept is None else np.broadcast_to(accept, full)
-    concession = None if concession is None else np.broadcast_to(concession, full)
+    ws = _scratch()
+    accept, concession = _full(accept, full), _full(concession, full)
     w = np.where(active, c * s, 0.0)
     usq = _status_quo_utility(r)
     clip = bool(np.signbit(scale).any())
     act = None if active.all() else active
-    eu_ij, eu_ji = np.empty(full), np.empty(full)
-    kind, target = np.empty(full, np.int8), np.empty(full)
+    need_kind = keep_offers or rule != "smallest_move"                # the offer types are only needed for these
+    if keep_offers:
+        eu_ij, eu_ji = np.empty(full), np.empty(full)
+        kind, target = np.empty(full, np.int8), np.empty(full)
     new_x, chosen = np.empty((A, N)), np.empty((A, N), np.intp)
     for sl in _blocks(N, A):
         xb = x[:, sl]
-        diff, dist = _distance(xb, scale[sl])
-        p = _support(dist, w[:, sl], r[:, sl], probability)
-        _utilities(dist, p, r[:, sl], s[:, sl], usq[:, sl], clip, eu_ij[..., sl], eu_ji[..., sl])
-        valid = _classify(xb, diff, eu_ij[..., sl], eu_ji[..., sl], None if act is None else act[:, sl],
-                          kind[..., sl], target[..., sl])
+        shape = (A, A, xb.shape[1])
+        ij, ji = ws("eu_ij", shape), ws("eu_ji", shape)
+        kd = ws("kind", shape, np.int8) if need_kind else None
+        tg = ws("target", shape)
+        diff, dist = _distance(xb, scale[sl], ws)
+        p = _support(dist, w[:, sl], r[:, sl], probability, ws, None if act is None else act[:, sl])
+        _utilities(dist, p, r[:, sl], s[:, sl], usq[:, sl], clip, ij, ji, ws)
+        valid = _classify(xb, diff, ij, ji, None if act is None else act[:, sl], kd, tg, ws)
         if concession is not None:
-            _concede(xb, target[..., sl], concession[..., sl])
+            _concede(xb, tg, concession[..., sl], ws)
         if accept is not None:
             valid &= accept[..., sl]
-        new_x[:, sl], chosen[:, sl] = _choose(xb, valid, kind[..., sl], target[..., sl], eu_ij[..., sl],
-                                              eu_ji[..., sl], rule)
-    return new_x, chosen, Offers(kind=kind, target=target, eu_ij=eu_ij, eu_ji=eu_ji)
+        new_x[:, sl], chosen[:, sl] = _choose(xb, valid, kd, tg, ij, ji, rule, ws)
+        if keep_offers:
+            eu_ij[..., sl], eu_ji[..., sl], kind[..., sl], target[..., sl] = ij, ji, kd, tg
+    offers = Offers(kind=kind, target=target, eu_ij=eu_ij, eu_ji=eu_ji) if keep_offers else None
+    return new_x, chosen, offers
 
 
 def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, active: np.ndarray | None = None,
@@ -428,6 +584,6 @@ def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, activ
     out = [x]
     for _ in range(rounds):
         r = endogenous_risk(x, c, s, scale, act, probability) if isinstance(risk, str) else risk
-        x, _, _ = bargaining_round(x, c, s, r, scale, act, rule=rule, probability=probability)
+        x, _ = bargaining_moves(x, c, s, r, scale, act, rule=rule, probability=probability)
         out.append(x)
     return np.stack(out)
