@@ -98,7 +98,7 @@ def survival_figure(run: RunData) -> go.Figure:
             fig.add_annotation(x=t50, y=50, text=f"half of replicas had a deal by step {t50}", showarrow=True,
                                arrowhead=2, ax=60, ay=-40)
     fig.update_yaxes(title="% of replicas with no deal yet", range=[0, 103], ticksuffix=" %")
-    fig.update_xaxes(title="Step (simulation time from the start of the scenario)", range=[0, steps])
+    fig.update_xaxes(title="Month (simulation step) from the start of the scenario", range=[0, steps])
     return finish(fig, "Time to a US–Iran nuclear deal: share of replicas still without one", height=420)
 
 
@@ -223,6 +223,6 @@ def fan_figure(run: RunData, variable: str, n_samples: int | None = None) -> go.
         ticks = scale_ticks(meta["scale_0"], meta["scale_100"], 22, axis="y")
         fig.update_yaxes(title=f"{meta['label']} (0–100)", **ticks)
         title = f"{meta['label']} over time"
-    fig.update_xaxes(title="Step (simulation time)")
+    fig.update_xaxes(title="Month (simulation step)")
     fig.update_layout(hovermode="x unified")
     return finish(fig, title, height=430)

@@ -21,7 +21,7 @@ def _header(page: Page, run: RunData) -> None:
     traj = m.get("trajectories") or {}
     rows = [
         ("Replicas (Monte Carlo runs)", f"{run.n_runs:,}"),
-        ("Steps per replica", run.steps),
+        ("Months (steps) per replica", run.steps),
         ("Random seed", run.seed),
         ("Command-line overrides", " ".join(m.get("overrides") or []) or "none"),
         ("Started / finished", f"{m.get('started') or '–'} / {m.get('finished') or '–'}"

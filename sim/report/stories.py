@@ -200,7 +200,7 @@ def timeline_figure(run: RunData, story: Story) -> go.Figure:
             hovertemplate="%{text}<extra></extra>",
         ))
     fig.update_yaxes(title="Escalation rung", **rung_ticks(rungs))
-    fig.update_xaxes(title="Step (simulation time)", range=[-0.5, last + 0.5])
+    fig.update_xaxes(title="Month (simulation step)", range=[-0.5, last + 0.5])
     return finish(fig, f"{story.title}: replica {story.replica}", height=430)
 
 
@@ -222,7 +222,7 @@ def story_sentence(run: RunData, replica: int) -> str:
 def event_lines(run: RunData, replica: int, limit: int = 60) -> list[str]:
     """The replica's logged events as short lines, ``Step 6 · Iran: ... (rung 1 → 2)``."""
     ev = run.events[run.events["replica"] == replica].sort_values("step", kind="stable")
-    lines = [f"Step {int(e['step'])} · {_event_text(run, e)}" for _, e in ev.head(limit).iterrows()]
+    lines = [f"Month {int(e['step'])} · {_event_text(run, e)}" for _, e in ev.head(limit).iterrows()]
     if len(ev) > limit:
         lines.append(f"… and {len(ev) - limit} more events")
     return lines
