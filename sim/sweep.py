@@ -17,13 +17,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from sim.results import write_parquet
+from sim.runs import job_dirs
 
 log = logging.getLogger(__name__)
-
-
-def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Numbered job folders of a multirun, in job order."""
-    return sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
 
 
 def sweep_table(sweep_dir: Path) -> pd.DataFrame:
