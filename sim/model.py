@@ -100,8 +100,8 @@ class GeoModel(mesa.Model):
             st.deal, self.spec.mechanics.deal.proxy_restraint, 1.0)
         p_ret = np.stack([t.retaliation_probability() for t in self.targets])
         p_counter = self.sponsor.counter_escalation_probability()
-        adv = self.adversaries[:, :, None] & np.ones_like(st.trust, dtype=bool)
-        mean_trust = np.where(adv, st.trust, 0).sum(axis=(0, 1)) / max(int(self.adversaries.sum()), 1)
+        mean_trust = (st.trust[self.adversaries].mean(axis=0) if self.adversaries.any()  # adversaries' mean, (R,)
+                      else np.ones(st.n_replicas))
         p_deesc = np.clip(esc.deescalation * (0.5 + mean_trust) * (1.0 + (self.mediator is not None))
                           * (1.0 + st.deal), 0.0, 1.0)
         before = st.rung.copy()
@@ -140,9 +140,9 @@ class GeoModel(mesa.Model):
                                         leverage=ex.leverage)
             a, b = self.roster[link.i], self.roster[link.j]
             via = f" (delivered by {self.roster[link.k].name})" if link.k != link.j else ""
-            issues = self.spec.issue_ids
             self.log.record(done, st.step, a.actor_id, "exchange",
-                            f"{a.name} concedes on {issues[link.p]} for {b.name}'s move on {issues[link.q]}{via}",
+                            f"{a.name} concedes on {self._label(link.p)} for {b.name}'s move on "
+                            f"{self._label(link.q)}{via}",
                             st.rung, st.rung)
 
     def bargain(self) -> None:
@@ -200,6 +200,10 @@ class GeoModel(mesa.Model):
         return mediation.effective_trust(st.trust, st.capability, self.mediator, self.mediated_parties,
                                          self.spec.mechanics.mediation.credibility)
 
+    def _label(self, k: int) -> str:
+        """An issue's label in words, for the event log ("Iran's nuclear programme")."""
+        return self.spec.knowledge.issues[self.spec.issue_ids[k]].label
+
     def _log_ladder(self, ev: escalation.EscalationEvents, before: np.ndarray) -> None:
         if not self.log.active:
             return
@@ -225,4 +229,4 @@ class GeoModel(mesa.Model):
                 took = chosen[a, k] == b
                 self.log.record(took, self.state.step, self.roster[a].actor_id, "offer_accepted",
                                 f"{self.roster[a].name} accepts {self.roster[b].name}'s offer on "
-                                f"{self.spec.issue_ids[k]}", self.state.rung, self.state.rung)
+                                f"{self._label(k)}", self.state.rung, self.state.rung)

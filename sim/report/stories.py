@@ -84,7 +84,7 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
         else:
             stories.append(Story("A replica that reached a deal", pick,
                                  f"Among replicas with a story that reached a US–Iran deal, the one whose deal came "
-                                 f"closest to the median time to a deal (step {num(mid, 0)})."))
+                                 f"closest to the median time to a deal (month {num(mid, 0)})."))
     else:
         notes.append("No stored replica reached a US–Iran deal, so there is no deal story to show.")
 
@@ -213,7 +213,7 @@ def story_sentence(run: RunData, replica: int) -> str:
     else:
         end = "a deal was in force at the end" if bool(row["deal"]) else "no deal was in force at the end"
         broke = " (a deal collapsed along the way)" if bool(row["deal_broken"]) or not bool(row["deal"]) else ""
-        deal = f"first reached a US–Iran deal at step {int(row['deal_step'])}; {end}{broke}"
+        deal = f"first reached a US–Iran deal in month {int(row['deal_step'])}; {end}{broke}"
     ends = "; ".join(f"{run.issue(i)['label']} {num(float(row[f'outcome_{i}']), 0)}" for i in run.issue_ids)
     return (f"Replica {replica} {deal}; highest rung {rung_label(int(row['max_escalation']), rungs)}, final rung "
             f"{rung_label(int(row['final_escalation']), rungs)}. Final outcomes (0–100): {ends}.")
