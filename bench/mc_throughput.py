@@ -7,8 +7,11 @@
 What is measured, on scenario ``grand_bargain`` with full mechanics and the default steps and chunk size:
 
 (a) vectorised: ``sim.experiment.run_experiment(spec)`` with ``workers=1`` (in-process, one core), for each R;
+(a') the same at the reference R with ``mechanics.bargaining.precision=float64`` (the kernels in double
+    precision; the default is float32), to show what float32 buys;
 (b) per-replica: ``sim.experiment.iter_replicas_one_by_one(spec, range(P))``, one Mesa model per replica (R = 1),
-    same dynamics and random numbers; its time is divided by P.
+    same dynamics and random numbers (each model reads only its own replica's numbers of the block stream); its
+    time is divided by P.
 
 Both are timed in this one process, alternating repetitions of (a) and (b) so that a noisy neighbour slows both;
 the figures are medians over the repetitions (wall-clock; CPU time of this process is shown alongside). The time
@@ -48,18 +51,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = "grand_bargain"
 
 
-def make_spec(n_runs: int, workers: int = 1):
-    """The spec the CLI would build for ``scenario=grand_bargain n_runs=... workers=...``."""
-    from hydra import compose, initialize_config_dir
+def make_spec(n_runs: int, workers: int = 1, *overrides: str):
+    """The spec the CLI would build for ``scenario=grand_bargain n_runs=... workers=... [overrides]``."""
+    from sim.cli import compose_spec
 
-    from sim.cli import CONF_DIR, _plain, register_configs
-    from sim.spec import build_spec
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"scenario={SCENARIO}", f"n_runs={n_runs}",
-                                                        f"workers={workers}"])
-    return build_spec(_plain(cfg))
+    return compose_spec(f"scenario={SCENARIO}", f"n_runs={n_runs}", f"workers={workers}", *overrides)
 
 
 def run_vectorised(spec):
@@ -243,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
           f"medians of {reps} repetition(s), (a) and (b) alternating")
     run_vectorised(make_spec(256))                       # warm-up: imports, caches, scratch buffers
     vec_t: dict[int, list[tuple[float, float]]] = {r: [] for r in sizes}
+    f64_spec, f64_t = make_spec(ref_r, 1, "mechanics.bargaining.precision=float64"), []
     one_t: list[tuple[float, float]] = []
     first_chunks = per_replica = None
     for rep in range(reps):
@@ -252,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             if r == sizes[0] and first_chunks is None:
                 first_chunks = chunks
             del chunks
+        _, w, c = timed(run_vectorised, f64_spec)
+        f64_t.append((w, c))
         per_replica, w, c = timed(run_per_replica, one_spec, n_one)
         one_t.append((w, c))
 
@@ -276,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in sizes:
         w, c = med[r]
         print(f"{r:9d} {w:8.2f} {c:8.2f} {r / w:11.0f} {w / r * 1e6:11.1f} {w / r / base:6.2f}  {mem_cols(r)}")
+    f64_w, f64_c = statistics.median(w for w, _ in f64_t), statistics.median(c for _, c in f64_t)
+    print(f"(a') the same in float64 (mechanics.bargaining.precision=float64); default float32 is "
+          f"{f64_w / med[ref_r][0]:.2f}x faster")
+    print(f"{ref_r:9d} {f64_w:8.2f} {f64_c:8.2f} {ref_r / f64_w:11.0f} {f64_w / ref_r * 1e6:11.1f}")
     print(f"(b) per-replica Mesa, iter_replicas_one_by_one, {n_one} replicas")
     print(f"{n_one:9d} {one_w:8.2f} {one_c:8.2f} {n_one / one_w:11.0f} {one_w / n_one * 1e6:11.1f} {'':>6}"
           f"  {mem_cols('one')}")

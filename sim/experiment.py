@@ -147,6 +147,7 @@ def run_experiment(spec: RunSpec, executor: Executor | None = None,
 
 
 def iter_replicas_one_by_one(spec: RunSpec, replicas: Iterable[int]) -> Iterator[ChunkResult]:
-    """The per-replica reference path: each replica alone (R = 1), drawing its own column of its block's stream."""
+    """The per-replica reference path: each replica alone (R = 1), reading only its own numbers of its block's
+    stream (sim.streams)."""
     for r in replicas:
         yield run_chunk(spec, [r // BLOCK_SIZE], columns=np.array([r % BLOCK_SIZE]))

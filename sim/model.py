@@ -152,20 +152,22 @@ class GeoModel(mesa.Model):
         accept_p = bg.trust_floor + (1.0 - bg.trust_floor) * trust                       # (A, A, R)
         concession = mediation.concession_scale(st.alignment, self.mediator, self.mediated_parties,
                                                 self.spec.mechanics.mediation.bias, A, R)
-        c = self.format_capability.reshape(A, I * R)
-        s = st.salience.reshape(A, I * R)
-        scale = st.scale.reshape(I * R)
+        f = np.dtype(bg.precision)                      # the kernels compute in the precision of their inputs
+        c = self.format_capability.reshape(A, I * R).astype(f)
+        s = st.salience.reshape(A, I * R).astype(f)
+        scale = st.scale.reshape(I * R).astype(f)
         active = np.ones((A, I * R), bool)
-        conc = np.broadcast_to(concession[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R)
+        conc = np.broadcast_to(concession.astype(f)[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R)
+        risk = None if bg.risk == "endogenous" else np.broadcast_to(st.risk.astype(f)[:, None, :], (A, I, R))
         for _ in range(bg.rounds_per_step):
             u = self.streams.uniform(A, A, I)
             accept = (u < accept_p[:, :, None, :]).reshape(A, A, I * R)
-            x = st.position.reshape(A, I * R)
-            r = (bargaining.endogenous_risk(x, c, s, scale, active, bg.probability) if bg.risk == "endogenous"
-                 else np.broadcast_to(st.risk[:, None, :], (A, I, R)).reshape(A, I * R))
+            x = st.position.reshape(A, I * R).astype(f)
+            r = (bargaining.endogenous_risk(x, c, s, scale, active, bg.probability) if risk is None
+                 else risk.reshape(A, I * R))
             new_x, chosen = bargaining.bargaining_moves(x, c, s, r, scale, active, accept, bg.offer_rule,
                                                         bg.probability, conc)
-            st.position = new_x.reshape(A, I, R)
+            st.position = new_x.reshape(A, I, R).astype(st.position.dtype)
             self._log_offers(chosen.reshape(A, I, R))
 
     def settle(self) -> None:

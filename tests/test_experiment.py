@@ -1,4 +1,4 @@
-"""Monte Carlo experiments (sim.experiment, sim.streams): reproducibility by construction."""
+"""Monte Carlo experiments (sim.experiment): reproducibility by construction."""
 
 from __future__ import annotations
 
@@ -48,14 +48,6 @@ def test_partial_last_block_is_trimmed():
 def test_chunk_plan_uses_whole_blocks():
     assert chunk_plan(1000, 512) == [[0, 1], [2, 3]]
     assert chunk_plan(1, 1024) == [[0]]
-
-
-def test_block_streams_are_chunking_invariant():
-    together = BlockStreams(5, [0, 1, 2]).uniform(3)
-    apart = np.concatenate([BlockStreams(5, [b]).uniform(3) for b in (0, 1, 2)], axis=-1)
-    assert np.array_equal(together, apart)
-    one = BlockStreams(5, [1], columns=np.array([7])).uniform(3)
-    assert np.array_equal(one[:, 0], together[:, 256 + 7])
 
 
 def test_common_random_numbers_across_scenarios():

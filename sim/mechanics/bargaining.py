@@ -20,9 +20,12 @@ Performance (bench/README.md): the batch columns are independent, so a round is 
 1,000 columns for six actors) in reused scratch buffers, because fresh (A, A, N) temporaries cost more in page
 faults than the arithmetic done on them; the distance matrix is computed once per round for the probabilities, the
 utilities and the offers; and the engine's entry point :func:`bargaining_moves` does not build the (A, A, N)
-offers. Every element is computed with the same floating-point operations in the same order as the plain
-whole-array formulas (kept in bench/reference/bargaining_before.py; bench/check_results.py compares them), so the
-results are bit for bit the same and do not depend on the block size, the chunk size or the number of replicas.
+offers. Every element goes through the same floating-point operations in the same order whatever the block, so
+the results do not depend on the block size, the chunk size or the number of replicas.
+
+Precision: every function computes in the float type of the positions it is given (:func:`float_type`): float64
+for the validations, float32 for the scenario engine by default (half the memory traffic, twice the SIMD width;
+docs/model.md, "Numerics", says why float32 is precise enough here and how it was checked).
 """
 
 from __future__ import annotations
@@ -78,19 +81,21 @@ class _Scratch:
     is one buffer: views of it with different shapes share memory, so a name is used for one thing at a time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, dtype: type) -> None:
+        self.dtype = dtype                                             #: the float type of the computation
         self._flat: dict[tuple[str, np.dtype], np.ndarray] = {}
         self._views: dict[tuple, np.ndarray] = {}
 
-    def __call__(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    def __call__(self, name: str, shape: tuple[int, ...], dtype: type | None = None) -> np.ndarray:
+        dtype = dtype or self.dtype
         view = self._views.get((name, shape, dtype))
         return view if view is not None else self._view(name, shape, dtype, None)
 
     def const(self, name: str, shape: tuple[int, ...], value: float) -> np.ndarray:
         """A buffer filled with ``value`` (never written to): ``np.maximum(v, zeros)`` is ~3x faster than
         ``np.maximum(v, 0.0)``, whose scalar operand takes numpy's slow strided loop."""
-        view = self._views.get((f"const:{name}", shape, np.float64))
-        return view if view is not None else self._view(f"const:{name}", shape, np.float64, value)
+        view = self._views.get((f"const:{name}", shape, self.dtype))
+        return view if view is not None else self._view(f"const:{name}", shape, self.dtype, value)
 
     def _view(self, name: str, shape: tuple[int, ...], dtype: type, fill: float | None) -> np.ndarray:
         size, flat_key = math.prod(shape), (name, np.dtype(dtype))
@@ -123,10 +128,14 @@ class _Scratch:
 _local = threading.local()
 
 
-def _scratch() -> _Scratch:
-    ws = getattr(_local, "scratch", None)
+def _scratch(dtype: type) -> _Scratch:
+    """This thread's scratch buffers for computations in ``dtype``."""
+    sets = getattr(_local, "scratch", None)
+    if sets is None:
+        sets = _local.scratch = {}
+    ws = sets.get(dtype)
     if ws is None:
-        ws = _local.scratch = _Scratch()
+        ws = sets[dtype] = _Scratch(dtype)
     return ws
 
 
@@ -144,11 +153,23 @@ def _full(a: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
     return a if a.shape == shape else np.broadcast_to(a, shape)
 
 
+def float_type(x: np.ndarray) -> type:
+    """The precision of a computation on positions ``x``: float32 if they are float32, float64 otherwise."""
+    return np.float32 if np.asarray(x).dtype == np.float32 else np.float64
+
+
 def _batch(x: np.ndarray, scale: np.ndarray, active: np.ndarray, *per_actor: np.ndarray | None):
-    """Inputs as float (A, N) positions, (N,) scale, (A, N) active and (A, N) views of the per-actor arrays."""
-    x = np.asarray(x, dtype=float)
+    """Inputs as (A, N) positions, (N,) scale, (A, N) active and (A, N) views of the per-actor arrays, the floats
+    in the precision of ``x`` (:func:`float_type`)."""
+    dtype = float_type(x)
+    x = np.asarray(x, dtype=dtype)
     shape = x.shape
-    return (x, _full(scale, shape[1:]), _full(active, shape), *(_full(a, shape) for a in per_actor))
+    return (x, _full(_as(scale, dtype), shape[1:]), _full(active, shape),
+            *(_full(_as(a, dtype), shape) for a in per_actor))
+
+
+def _as(a: np.ndarray | float | None, dtype: type) -> np.ndarray | None:
+    return None if a is None else np.asarray(a, dtype=dtype)
 
 
 def _distance(x: np.ndarray, scale: np.ndarray, ws: _Scratch) -> tuple[np.ndarray, np.ndarray]:
@@ -215,7 +236,7 @@ def _risk_utility(half: np.ndarray, sign: float, r_i: np.ndarray, clip: bool, ou
 
 def _status_quo_utility(r: np.ndarray) -> np.ndarray:
     """``U^sq = 2 - 4 (0.5)^r``, (A, N) (the same for every counterpart j)."""
-    return 2.0 - 4.0 * _pow(np.full_like(r, 0.5, dtype=float), r)
+    return 2.0 - 4.0 * _pow(np.full_like(r, 0.5), r)
 
 
 def _utilities(dist: np.ndarray, p: np.ndarray, r: np.ndarray, s: np.ndarray, usq: np.ndarray, clip: bool,
@@ -317,8 +338,8 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray, target: np.ndarr
             den = np.where(a + b > 0, a + b, 1.0)
             weighted = (a * xi + b * x[None, :, :]) / den
             score = np.where(kind == COMPROMISE, weighted, score)
-        score = score + 1e6 * kind
-    key = ws("dist", shape)
+        score = score + 1e6 * kind.astype(np.float64)                # float64: 1e6 + a move needs > 7 digits
+    key = ws("key", shape, score.dtype)
     key.fill(np.inf)
     at = np.flatnonzero(valid)
     key.reshape(-1)[at] = score.reshape(-1)[at]
@@ -352,9 +373,9 @@ def success_probability(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarr
     """
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
-    ws = _scratch()
+    ws = _scratch(x.dtype.type)
     w = np.where(active, c * s, 0.0)                                   # (K, N)
-    out = np.empty((A, A, N))
+    out = np.empty((A, A, N), x.dtype)
     for sl in _blocks(N, A):
         _, dist = _distance(x[:, sl], scale[sl], ws)
         out[..., sl] = _support(dist, w[:, sl], r[:, sl], rule, ws, None if active.all() else active[:, sl])
@@ -386,11 +407,11 @@ def expected_utilities(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarra
     """
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
-    ws = _scratch()
+    ws = _scratch(x.dtype.type)
     w = np.where(active, c * s, 0.0)
     usq = _status_quo_utility(r)
     clip = bool(np.signbit(scale).any())
-    eu_ij, eu_ji = np.empty((A, A, N)), np.empty((A, A, N))
+    eu_ij, eu_ji = np.empty((A, A, N), x.dtype), np.empty((A, A, N), x.dtype)
     for sl in _blocks(N, A):
         _, dist = _distance(x[:, sl], scale[sl], ws)
         p = _support(dist, w[:, sl], r[:, sl], probability, ws,
@@ -408,12 +429,12 @@ def endogenous_risk(x: np.ndarray, c: np.ndarray, s: np.ndarray, scale: np.ndarr
     """
     x, scale, active, c, s = _batch(x, scale, active, c, s)
     A, N = x.shape
-    ws = _scratch()
+    ws = _scratch(x.dtype.type)
     ones = np.ones_like(x)                                             # objective, r = 1
     w = np.where(active, c * s, 0.0)
     usq = _status_quo_utility(ones)
     clip = bool(np.signbit(scale).any())
-    danger = np.empty((A, N))
+    danger = np.empty((A, N), x.dtype)
     for sl in _blocks(N, A):
         _, dist = _distance(x[:, sl], scale[sl], ws)
         p = _support(dist, w[:, sl], ones[:, sl], probability, ws, None if active.all() else active[:, sl])
@@ -459,8 +480,8 @@ def make_offers(x: np.ndarray, eu_ij: np.ndarray, eu_ji: np.ndarray, active: np.
     full = (A, A, N)
     ij, ji = np.broadcast_to(eu_ij, full), np.broadcast_to(eu_ji, full)
     act = None if act.all() else act
-    ws = _scratch()
-    kind, target = np.empty(full, np.int8), np.empty(full)
+    ws = _scratch(xf.dtype.type)
+    kind, target = np.empty(full, np.int8), np.empty(full, xf.dtype)
     for sl in _blocks(N, A):
         xb = xf[:, sl]
         shape = (A, A, xb.shape[1])
@@ -486,13 +507,13 @@ def choose_offers(x: np.ndarray, offers: Offers, accept: np.ndarray | None = Non
       so the scenario engine does not use it by default.
     ``accept`` (A, A, N) optionally vetoes offers (e.g. offers a distrustful receiver rejects).
     """
-    x = np.asarray(x)
+    x = np.asarray(x, dtype=float_type(x))
     A, N = x.shape
     full = (A, A, N)
     kind, target = np.broadcast_to(offers.kind, full), np.broadcast_to(offers.target, full)
     eu_ij, eu_ji = np.broadcast_to(offers.eu_ij, full), np.broadcast_to(offers.eu_ji, full)
     accept = None if accept is None else np.broadcast_to(accept, full)
-    ws = _scratch()
+    ws = _scratch(x.dtype.type)
     new_x = np.empty(x.shape, np.result_type(x, target))
     chosen = np.empty(x.shape, np.intp)
     for sl in _blocks(N, A):
@@ -535,7 +556,7 @@ def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, 
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
     full = (A, A, N)
-    ws = _scratch()
+    ws = _scratch(x.dtype.type)
     accept, concession = _full(accept, full), _full(concession, full)
     w = np.where(active, c * s, 0.0)
     usq = _status_quo_utility(r)
@@ -543,9 +564,9 @@ def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, 
     act = None if active.all() else active
     need_kind = keep_offers or rule != "smallest_move"                # the offer types are only needed for these
     if keep_offers:
-        eu_ij, eu_ji = np.empty(full), np.empty(full)
-        kind, target = np.empty(full, np.int8), np.empty(full)
-    new_x, chosen = np.empty((A, N)), np.empty((A, N), np.intp)
+        eu_ij, eu_ji = np.empty(full, x.dtype), np.empty(full, x.dtype)
+        kind, target = np.empty(full, np.int8), np.empty(full, x.dtype)
+    new_x, chosen = np.empty((A, N), x.dtype), np.empty((A, N), np.intp)
     for sl in _blocks(N, A):
         xb = x[:, sl]
         shape = (A, A, xb.shape[1])
@@ -575,7 +596,7 @@ def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, activ
     ``risk`` is ``"endogenous"`` (recomputed each round from security, as Scholz et al.) or fixed exponents (A, N).
     ``scale`` defaults to the initial range of the active positions.
     """
-    x = np.asarray(x0, dtype=float)
+    x = np.asarray(x0, dtype=float_type(x0))
     act = np.ones_like(x, dtype=bool) if active is None else active
     if scale is None:
         hi = np.where(act, x, -np.inf).max(axis=0)
