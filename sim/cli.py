@@ -170,6 +170,7 @@ def execute(spec: RunSpec, run_dir: Path, *, quiet: bool = False) -> dict[str, A
         t2 = time.perf_counter()
         manifest["status"] = "complete"           # the results are whole; the report reads them as a run
         manifest["timings"] = {"simulate": t1 - t0, "write": t2 - t1}
+        _stamp_finished(manifest, started)        # for the report; stamped again once the report is written
         write_json(run_dir / "manifest.json", manifest)
         report = None
         if spec.run.report:
@@ -186,10 +187,14 @@ def execute(spec: RunSpec, run_dir: Path, *, quiet: bool = False) -> dict[str, A
         manifest["error"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        finished = datetime.now(timezone.utc)
-        manifest["finished"] = finished.isoformat()
-        manifest["wall_seconds"] = (finished - started).total_seconds()
+        _stamp_finished(manifest, started)
         write_json(run_dir / "manifest.json", manifest)
+
+
+def _stamp_finished(manifest: dict[str, Any], started: datetime) -> None:
+    finished = datetime.now(timezone.utc)
+    manifest["finished"] = finished.isoformat()
+    manifest["wall_seconds"] = (finished - started).total_seconds()
 
 
 class _progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,11 @@ def test_every_scenario_runs_with_default_settings(tmp_path, scenario):
     assert r.returncode == 0, r.stderr
     for name in [*CONTRACT, "report.html"]:
         assert (tmp_path / name).exists(), name
-    assert json.loads((tmp_path / "manifest.json").read_text())["n_runs"] == 5000
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["n_runs"] == 5000
+    # the report's header says when the run started and finished (the report is written after the results)
+    assert re.search(re.escape(manifest["started"]) + r" / \d{4}-\d\d-\d\dT[\d:.]+\+00:00 \(\d+\.\d s\)",
+                     (tmp_path / "report.html").read_text())
 
 
 @pytest.mark.parametrize("error, status", [(KeyboardInterrupt, "interrupted"), (RuntimeError, "failed")])
