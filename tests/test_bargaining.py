@@ -161,3 +161,21 @@ def test_float32_type_priority_keeps_small_moves_apart(rule):
     eu = np.ones((3, 3, 1), np.float32)
     new_x, chosen = b.choose_offers(x, b.Offers(kind=kind, target=target, eu_ij=eu, eu_ji=eu), rule=rule)
     assert chosen[0, 0] == 2 and new_x.dtype == np.float32 and new_x[0, 0] == np.float32(49.99)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_results_do_not_depend_on_the_column_blocks(monkeypatch, dtype):
+    """The kernels work through the batch in column blocks; their width changes the speed, not one bit."""
+    rng = np.random.default_rng(4)
+    A, N = 6, 700
+    x, c, s = rng.uniform(0, 100, (A, N)), rng.uniform(0.1, 1, (A, N)), rng.uniform(0.1, 1, (A, N))
+    r, scale = b.risk_exponent(rng.uniform(-1, 1, (A, N))), np.full(N, 100.0)
+    act, accept = np.ones((A, N), bool), rng.random((A, A, N)) < 0.7
+    conc = rng.uniform(0.5, 1.0, (A, A, N))
+    args = [a.astype(dtype) for a in (x, c, s, r, scale)]
+    run = lambda: b.bargaining_moves(*args, act, accept, "scholz_priority", "all_votes", conc.astype(dtype))
+    wide = run()
+    monkeypatch.setitem(b._BLOCK_PAIRS, dtype, A * A * 64)             # 11 blocks of 64 columns
+    narrow = run()
+    assert all(np.array_equal(w, n) for w, n in zip(wide, narrow))
+    assert wide[0].dtype == dtype

@@ -16,11 +16,11 @@ vote, challenge, nor receive offers.
 The choices made where the paper leaves room are listed in ``docs/model.md`` ("Expected-utility bargaining") and
 flagged ``CHOICE`` below.
 
-Performance (bench/README.md): the batch columns are independent, so a round is computed block by block (about
-1,000 columns for six actors) in reused scratch buffers, because fresh (A, A, N) temporaries cost more in page
-faults than the arithmetic done on them; the distance matrix is computed once per round for the probabilities, the
-utilities and the offers; and the engine's entry point :func:`bargaining_moves` does not build the (A, A, N)
-offers. Every element goes through the same floating-point operations in the same order whatever the block, so
+Performance (bench/README.md): the batch columns are independent, so a round is computed block by block (for six
+actors 1,024 columns in float64, 5,120 in float32) in reused scratch buffers, because fresh (A, A, N) temporaries
+cost more in page faults than the arithmetic done on them; the distance matrix is computed once per round for the
+probabilities, the utilities and the offers; and the engine's entry point :func:`bargaining_moves` does not build
+the (A, A, N) offers. Every element goes through the same floating-point operations in the same order whatever the block, so
 the results do not depend on the block size, the chunk size or the number of replicas.
 
 Precision: every function computes in the float type of the positions it is given (:func:`float_type`): float64
@@ -45,9 +45,10 @@ ProbabilityRule = Literal["all_votes", "pairwise"]
 #: Offer types, in the order of Scholz et al.'s priority rule.
 CONFRONTATION, COMPROMISE, CAPITULATION, NO_OFFER = 0, 1, 2, 3
 
-#: Pairwise elements (A × A × columns) per block: ~37k float64 = 295 kB per (A, A, n) buffer (measured best of
-#: 256-5120 columns for six actors: smaller blocks pay more Python overhead, larger ones more cache misses).
-_BLOCK_PAIRS = 36 * 1024
+#: Pairwise elements (A × A × columns) per block, by float type. Measured best for six actors (bench/README.md):
+#: float64 1,024 columns (295 kB per (A, A, n) buffer; of 256-5,120), float32 5,120 columns (737 kB; of 512-10,240):
+#: smaller blocks pay more Python overhead per element, larger ones more cache misses. Results do not depend on it.
+_BLOCK_PAIRS = {np.float64: 36 * 1024, np.float32: 36 * 5120}
 
 
 def _pow(base: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -139,9 +140,9 @@ def _scratch(dtype: type) -> _Scratch:
     return ws
 
 
-def _blocks(n: int, n_actors: int) -> list[slice]:
+def _blocks(n: int, n_actors: int, dtype: type) -> list[slice]:
     """Column slices of the batch axis, sized so that a block's pairwise temporaries stay in cache."""
-    width = max(_BLOCK_PAIRS // max(n_actors * n_actors, 1), 16)
+    width = max(_BLOCK_PAIRS[dtype] // max(n_actors * n_actors, 1), 16)
     return [slice(lo, min(lo + width, n)) for lo in range(0, n, width)] or [slice(0, 0)]
 
 
@@ -376,7 +377,7 @@ def success_probability(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarr
     ws = _scratch(x.dtype.type)
     w = np.where(active, c * s, 0.0)                                   # (K, N)
     out = np.empty((A, A, N), x.dtype)
-    for sl in _blocks(N, A):
+    for sl in _blocks(N, A, ws.dtype):
         _, dist = _distance(x[:, sl], scale[sl], ws)
         out[..., sl] = _support(dist, w[:, sl], r[:, sl], rule, ws, None if active.all() else active[:, sl])
     return out
@@ -412,7 +413,7 @@ def expected_utilities(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarra
     usq = _status_quo_utility(r)
     clip = bool(np.signbit(scale).any())
     eu_ij, eu_ji = np.empty((A, A, N), x.dtype), np.empty((A, A, N), x.dtype)
-    for sl in _blocks(N, A):
+    for sl in _blocks(N, A, ws.dtype):
         _, dist = _distance(x[:, sl], scale[sl], ws)
         p = _support(dist, w[:, sl], r[:, sl], probability, ws,
                      None if active.all() else active[:, sl])        # p[i, j]
@@ -435,7 +436,7 @@ def endogenous_risk(x: np.ndarray, c: np.ndarray, s: np.ndarray, scale: np.ndarr
     usq = _status_quo_utility(ones)
     clip = bool(np.signbit(scale).any())
     danger = np.empty((A, N), x.dtype)
-    for sl in _blocks(N, A):
+    for sl in _blocks(N, A, ws.dtype):
         _, dist = _distance(x[:, sl], scale[sl], ws)
         p = _support(dist, w[:, sl], ones[:, sl], probability, ws, None if active.all() else active[:, sl])
         eu_ij = ws("eu_ij", dist.shape)
@@ -482,7 +483,7 @@ def make_offers(x: np.ndarray, eu_ij: np.ndarray, eu_ji: np.ndarray, active: np.
     act = None if act.all() else act
     ws = _scratch(xf.dtype.type)
     kind, target = np.empty(full, np.int8), np.empty(full, xf.dtype)
-    for sl in _blocks(N, A):
+    for sl in _blocks(N, A, ws.dtype):
         xb = xf[:, sl]
         shape = (A, A, xb.shape[1])
         diff = np.subtract(xb[:, None, :], xb[None, :, :], out=ws("diff", shape))
@@ -516,7 +517,7 @@ def choose_offers(x: np.ndarray, offers: Offers, accept: np.ndarray | None = Non
     ws = _scratch(x.dtype.type)
     new_x = np.empty(x.shape, np.result_type(x, target))
     chosen = np.empty(x.shape, np.intp)
-    for sl in _blocks(N, A):
+    for sl in _blocks(N, A, ws.dtype):
         shape = (A, A, x[:, sl].shape[1])
         valid = np.not_equal(kind[..., sl], NO_OFFER, out=ws("valid", shape, bool))
         if accept is not None:
@@ -567,7 +568,7 @@ def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, 
         eu_ij, eu_ji = np.empty(full, x.dtype), np.empty(full, x.dtype)
         kind, target = np.empty(full, np.int8), np.empty(full, x.dtype)
     new_x, chosen = np.empty((A, N), x.dtype), np.empty((A, N), np.intp)
-    for sl in _blocks(N, A):
+    for sl in _blocks(N, A, ws.dtype):
         xb = x[:, sl]
         shape = (A, A, xb.shape[1])
         ij, ji = ws("eu_ij", shape), ws("eu_ji", shape)
