@@ -20,8 +20,8 @@ Performance (bench/README.md): the batch columns are independent, so a round is 
 actors 1,024 columns in float64, 5,120 in float32) in reused scratch buffers, because fresh (A, A, N) temporaries
 cost more in page faults than the arithmetic done on them; the distance matrix is computed once per round for the
 probabilities, the utilities and the offers; and the engine's entry point :func:`bargaining_moves` does not build
-the (A, A, N) offers. Every element goes through the same floating-point operations in the same order whatever the block, so
-the results do not depend on the block size, the chunk size or the number of replicas.
+the (A, A, N) offers. Every element goes through the same floating-point operations in the same order whatever
+the block, so the results do not depend on the block size, the chunk size or the number of replicas.
 
 Precision: every function computes in the float type of the positions it is given (:func:`float_type`): float64
 for the validations, float32 for the scenario engine by default (half the memory traffic, twice the SIMD width;
