@@ -8,7 +8,7 @@ holding their decision rules (:mod:`sim.agents`); the published mechanics are pu
 2. **spoil** — spoilers strike at a deal they dislike;
 3. **exchange** — linked issues are traded (Stokman & van Oosten), possibly brokered;
 4. **bargain** — expected-utility challenges and offers on every issue (Bueno de Mesquita / Scholz et al.),
-   relayed by a mediator where one acts;
+   relayed by a mediator where one acts; an actor moves part of the way to the offer it accepts (move_rate);
 5. **settle** — the compromise outcome of every issue, deal signing and collapse;
 6. **record** — trajectories and summaries.
 
@@ -150,8 +150,8 @@ class GeoModel(mesa.Model):
         A, I, R = st.position.shape
         trust = self._effective_trust()
         accept_p = bg.trust_floor + (1.0 - bg.trust_floor) * trust                       # (A, A, R)
-        concession = mediation.concession_scale(st.alignment, self.mediator, self.mediated_parties,
-                                                self.spec.mechanics.mediation.bias, A, R)
+        concession = bg.move_rate * mediation.concession_scale(st.alignment, self.mediator, self.mediated_parties,
+                                                               self.spec.mechanics.mediation.bias, A, R)
         f = np.dtype(bg.precision)                      # the kernels compute in the precision of their inputs
         c = self.format_capability.reshape(A, I * R).astype(f)
         s = st.salience.reshape(A, I * R).astype(f)

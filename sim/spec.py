@@ -42,6 +42,7 @@ class BargainingSpec(Strict):
     probability: ProbabilityRule
     risk: Literal["knowledge", "endogenous"]
     trust_floor: float = Field(ge=0.0, le=1.0)
+    move_rate: float = Field(gt=0.0, le=1.0)
     precision: Literal["float32", "float64"]
 
 

@@ -179,3 +179,16 @@ def test_results_do_not_depend_on_the_column_blocks(monkeypatch, dtype):
     narrow = run()
     assert all(np.array_equal(w, n) for w, n in zip(wide, narrow))
     assert wide[0].dtype == dtype
+
+
+@given(problems(), st.floats(0.05, 1.0))
+@settings(max_examples=40, deadline=None)
+def test_a_concession_factor_shortens_every_move(problem, rate):
+    """Scaling the moves by a factor (the engine's move rate) moves every actor that share of its full move."""
+    x, c, s = problem
+    A, N = x.shape
+    scale = np.maximum(x.max(axis=0) - x.min(axis=0), 1e-9)
+    args = (x, c, s, np.ones_like(x), scale, np.ones_like(x, bool))
+    full, _ = b.bargaining_moves(*args)
+    part, _ = b.bargaining_moves(*args, concession=np.full((A, A, N), rate))
+    assert np.allclose(part - x, rate * (full - x), atol=1e-9)
