@@ -127,7 +127,7 @@ def _over_time(page: Page, run: RunData) -> None:
     page.section("Over time", "time",
                  "Fan charts: the dark line is the median across all replicas at each step, the dark band holds "
                  "the middle half of replicas and the light band 90 % of them. Thin grey lines are individual "
-                 "sample replicas, to show that single paths jump around far more than the median does.")
+                 "sample replicas, to show that single paths wander more than the median does.")
     if run.quantiles.empty:
         page.note("This run stored no per-step quantiles (trajectory_quantiles.parquet), so there are no fan charts.")
         return
