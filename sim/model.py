@@ -18,6 +18,9 @@ and shape every step whatever the scenario, so scenarios share random numbers (s
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import NamedTuple
+
 import mesa
 import numpy as np
 
@@ -33,6 +36,17 @@ from sim.streams import BlockStreams
 #: Uniforms drawn per step for chance events: 5 ladder, spoiler, signing, collapse, then one per exchange link.
 MAX_LINKS = 8
 N_EVENT_UNIFORMS = 8 + MAX_LINKS
+
+
+class KernelInputs(NamedTuple):
+    """What the bargaining kernels take besides positions and acceptances (see ``GeoModel._kernel_inputs``)."""
+
+    c: np.ndarray                   #: format capability (A, I·R)
+    s: np.ndarray                   #: salience (A, I·R)
+    scale: np.ndarray               #: issue range (I·R,)
+    active: np.ndarray              #: every actor takes part (A, I·R)
+    concession: np.ndarray          #: move rate × mediator bias factor (A, A, I·R)
+    risk: np.ndarray | None         #: risk exponents (A, I·R), None when endogenous (recomputed every round)
 
 
 class GeoModel(mesa.Model):
@@ -51,7 +65,7 @@ class GeoModel(mesa.Model):
         self.recorder = Recorder(spec, self.state, n_stored, n_live=len(replica_ids))
         self._index()
         st = self.state
-        st.outcome = compromise(st.position, self.format_capability * st.salience)
+        st.outcome = compromise(st.position, self.weight)
         st.start_outcome = st.outcome.copy()
         self.phases = (self.escalate, self.spoil, self.exchange, self.bargain, self.settle, self.record)
 
@@ -76,6 +90,7 @@ class GeoModel(mesa.Model):
         self.format_capability = mediation.format_capability(
             self.state.capability, len(self.spec.issue_ids), [a[s] for s in m.mediation.sidelined],
             self.mediated_issues, m.mediation.sideline_factor if self.mediator is not None else 1.0)
+        self.weight = self.format_capability * self.state.salience     # w = c' s (A, I, R): fixed over a run
 
     # ------------------------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -114,9 +129,8 @@ class GeoModel(mesa.Model):
         st = self.state
         st.spoiled = np.zeros(st.n_replicas, bool)
         near = deal.gap(st.position, self.deal_parties, self.deal_issues) <= 2 * self.spec.mechanics.deal.tolerance
-        w = self.format_capability * st.salience
-        point = deal.terms(st.position, w, self.deal_parties, self.deal_issues)
-        free = compromise(st.position, w)              # the outcome without a deal, against which it is judged
+        point = deal.terms(st.position, self.weight, self.deal_parties, self.deal_issues)
+        free = compromise(st.position, self.weight)    # the outcome without a deal, against which it is judged
         for spoiler in self.spoilers:
             pressure = mediation.spoiler_pressure(st.position, st.salience, spoiler.index, free, point,
                                                   self.deal_issues)
@@ -133,10 +147,9 @@ class GeoModel(mesa.Model):
     def exchange(self) -> None:
         st, ex = self.state, self.spec.mechanics.exchange
         trust = self._effective_trust()
-        w = self.format_capability * st.salience
         for n, link in enumerate(self.links):
             trusted = self.u[8 + n] < ex.trust_floor + (1 - ex.trust_floor) * trust[link.i, link.j] * trust[link.j, link.i]
-            done, _ = exchange.exchange(st.position, st.salience, w, link, trusted, rate=ex.rate,
+            done, _ = exchange.exchange(st.position, st.salience, self.weight, link, trusted, rate=ex.rate,
                                         leverage=ex.leverage)
             a, b = self.roster[link.i], self.roster[link.j]
             via = f" (delivered by {self.roster[link.k].name})" if link.k != link.j else ""
@@ -150,29 +163,39 @@ class GeoModel(mesa.Model):
         A, I, R = st.position.shape
         trust = self._effective_trust()
         accept_p = bg.trust_floor + (1.0 - bg.trust_floor) * trust                       # (A, A, R)
-        concession = bg.move_rate * mediation.concession_scale(st.alignment, self.mediator, self.mediated_parties,
-                                                               self.spec.mechanics.mediation.bias, A, R)
-        f = np.dtype(bg.precision)                      # the kernels compute in the precision of their inputs
-        c = self.format_capability.reshape(A, I * R).astype(f)
-        s = st.salience.reshape(A, I * R).astype(f)
-        scale = st.scale.reshape(I * R).astype(f)
-        active = np.ones((A, I * R), bool)
-        conc = np.broadcast_to(concession.astype(f)[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R)
-        risk = None if bg.risk == "endogenous" else np.broadcast_to(st.risk.astype(f)[:, None, :], (A, I, R))
+        k = self._kernel_inputs
         for _ in range(bg.rounds_per_step):
             u = self.streams.uniform(A, A, I)
             accept = (u < accept_p[:, :, None, :]).reshape(A, A, I * R)
-            x = st.position.reshape(A, I * R).astype(f)
-            r = (bargaining.endogenous_risk(x, c, s, scale, active, bg.probability) if risk is None
-                 else risk.reshape(A, I * R))
-            new_x, chosen = bargaining.bargaining_moves(x, c, s, r, scale, active, accept, bg.offer_rule,
-                                                        bg.probability, conc)
+            x = st.position.reshape(A, I * R).astype(k.c.dtype)
+            r = (bargaining.endogenous_risk(x, k.c, k.s, k.scale, k.active, bg.probability) if k.risk is None
+                 else k.risk)
+            new_x, chosen = bargaining.bargaining_moves(x, k.c, k.s, r, k.scale, k.active, accept, bg.offer_rule,
+                                                        bg.probability, k.concession)
             st.position = new_x.reshape(A, I, R).astype(st.position.dtype)
             self._log_offers(chosen.reshape(A, I, R))
 
+    @cached_property
+    def _kernel_inputs(self) -> KernelInputs:
+        """The bargaining kernels' fixed inputs, (A, I·R) with issues × replicas as the batch, in the kernels'
+        precision (they compute in the float type of their inputs): built once, they do not change over a run."""
+        st, bg = self.state, self.spec.mechanics.bargaining
+        A, I, R = st.position.shape
+        f = np.dtype(bg.precision)
+        concession = bg.move_rate * mediation.concession_scale(st.alignment, self.mediator, self.mediated_parties,
+                                                               self.spec.mechanics.mediation.bias, A, R)
+        return KernelInputs(
+            c=self.format_capability.reshape(A, I * R).astype(f),
+            s=st.salience.reshape(A, I * R).astype(f),
+            scale=st.scale.reshape(I * R).astype(f),
+            active=np.ones((A, I * R), bool),
+            concession=np.broadcast_to(concession.astype(f)[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R),
+            risk=None if bg.risk == "endogenous"
+            else np.broadcast_to(st.risk.astype(f)[:, None, :], (A, I, R)).reshape(A, I * R))
+
     def settle(self) -> None:
         st, dl = self.state, self.spec.mechanics.deal
-        st.outcome = compromise(st.position, self.format_capability * st.salience)
+        st.outcome = compromise(st.position, self.weight)
         war = st.rung >= TOP_RUNG
         converged = deal.gap(st.position, self.deal_parties, self.deal_issues) <= dl.tolerance
         signed = deal.signing(converged, st.deal, war, st.rung, self.u[6], dl.ratify, TOP_RUNG)
@@ -185,7 +208,7 @@ class GeoModel(mesa.Model):
         p, q = self.deal_parties
         for a, b in ((p, q), (q, p)):
             st.trust[a, b] *= np.where(broken, 0.5, 1.0)
-        terms = deal.terms(st.position, self.format_capability * st.salience, self.deal_parties, self.deal_issues)
+        terms = deal.terms(st.position, self.weight, self.deal_parties, self.deal_issues)
         st.outcome[self.deal_issues] = np.where(st.deal, terms, st.outcome[self.deal_issues])
         us, iran = self.roster[p], self.roster[q]
         self.log.record(signed, st.step, us.actor_id, "deal_reached",

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.mechanics import bargaining as b
-from tests.conftest import SHARED
-
-SCHOLZ_MEDIANS = [8.4, 9.9, 9.9, 9.9, 9.9, 7.4, 8.8, 9.6]
-ACTUAL_OUTCOME = 8.83
+from sim.validation.bdm1994 import ACTUAL_OUTCOME, SCHOLZ_MEDIANS
+from sim.validation.data import default_data_dir, load_emission_standards
 
 
 def emission_standards():
-    path = SHARED / "data" / "bdm1994" / "emission_standards.csv"
-    if not path.exists():
-        pytest.skip(f"reference data absent: {path}")
-    df = pd.read_csv(path)
+    """BDM's 1994 emission-standards case as (A, 1) positions, capabilities and saliences (0-1)."""
+    if not (default_data_dir() / "bdm1994" / "emission_standards.csv").exists():
+        pytest.skip(f"reference data absent: {default_data_dir()}")
+    df = load_emission_standards()
     return (df.Position.to_numpy(float)[:, None], df.Capability.to_numpy(float)[:, None],
             df.Salience.to_numpy(float)[:, None] / 100)
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.mechanics.compromise import compromise
+
 
 @dataclass(frozen=True)
 class Link:
@@ -53,8 +55,7 @@ def exchange(x: np.ndarray, s: np.ndarray, w: np.ndarray, link: Link, trusted: n
     W_p, W_q = w[:, p].sum(axis=0), w[:, q].sum(axis=0)
     d_p = x[j, p] - x[i, p]                       # i moves toward j on p
     d_q = x[i, q] - x[k, q]                       # k moves toward i on q
-    o_p = (w[:, p] * x[:, p]).sum(axis=0) / np.maximum(W_p, 1e-12)
-    o_q = (w[:, q] * x[:, q]).sum(axis=0) / np.maximum(W_q, 1e-12)
+    o_p, o_q = compromise(x[:, p], w[:, p]), compromise(x[:, q], w[:, q])      # the expected outcomes
     opposite = ((x[i, p] - o_p) * (x[j, p] - o_p) < 0) & ((x[i, q] - o_q) * (x[k, q] - o_q) < 0)
     gainful = opposite & (s[j, p] * s[i, q] > s[i, p] * s[j, q])
     ratio = (s[i, p] + s[j, p]) / np.maximum(s[i, q] + s[j, q], 1e-12)
