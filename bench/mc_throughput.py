@@ -53,7 +53,7 @@ SCENARIO = "grand_bargain"
 
 def make_spec(n_runs: int, workers: int = 1, *overrides: str):
     """The spec the CLI would build for ``scenario=grand_bargain n_runs=... workers=... [overrides]``."""
-    from sim.cli import compose_spec
+    from sim.run import compose_spec
 
     return compose_spec(f"scenario={SCENARIO}", f"n_runs={n_runs}", f"workers={workers}", *overrides)
 

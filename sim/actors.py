@@ -14,7 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sim.knowledge import ASSUMPTION, ConfigError, KnowledgeBase, Source, Uncertain, load_knowledge
+from sim.errors import ConfigError
+from sim.knowledge import ASSUMPTION, KnowledgeBase, Source, Uncertain, load_knowledge
 
 
 def short_source(source: Source) -> str:

@@ -19,8 +19,9 @@ import mesa
 import numpy as np
 
 from sim.model import GeoModel
-from sim.spec import BLOCK_SIZE, TOP_RUNG, RunSpec
-from sim.streams import BlockStreams, replica_ids
+from sim.mechanics.escalation import TOP_RUNG
+from sim.spec import RunSpec
+from sim.streams import BLOCK_SIZE, BlockStreams, replica_ids
 
 
 @dataclass

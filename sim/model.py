@@ -29,7 +29,8 @@ from sim.events import EventLog
 from sim.mechanics import bargaining, deal, escalation, exchange, mediation
 from sim.mechanics.compromise import compromise
 from sim.recorder import Recorder
-from sim.spec import TOP_RUNG, RunSpec
+from sim.mechanics.escalation import TOP_RUNG
+from sim.spec import RunSpec
 from sim.state import initial_state
 from sim.streams import BlockStreams
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.spec import BLOCK_SIZE, RunSpec
+from sim.spec import RunSpec
+from sim.streams import BLOCK_SIZE
 
 N_BINS = 1001          # 0.0, 0.1, ..., 100.0
 BIN_WIDTH = 0.1

@@ -13,16 +13,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from sim.knowledge import ConfigError, KnowledgeBase, Source, Uncertain, describe_validation_error
+from sim.errors import ConfigError, describe_validation_error
+from sim.knowledge import KnowledgeBase, Source, Uncertain
+from sim.mechanics.escalation import TOP_RUNG
+from sim.streams import BLOCK_SIZE
 from sim.mechanics.bargaining import OfferRule, ProbabilityRule
 
-#: Replicas per random stream. Execution chunks are whole blocks, so results never depend on chunking.
-BLOCK_SIZE = 256
-
-#: The escalation ladder (docs/model.md, "Escalation ladder").
-RUNGS = ("calm", "rhetoric", "proxy harassment", "proxy attacks on US forces or Israel", "limited strikes",
-         "sustained strikes", "regional war")
-TOP_RUNG = len(RUNGS) - 1
 
 
 class Strict(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim import PROJECT_ROOT
-from sim.cli import compose_spec as make_spec  # noqa: F401  (tests import it from here)
+from sim.run import compose_spec as make_spec  # noqa: F401  (tests import it from here)
 from sim.spec import RunSpec
 
 SHARED = PROJECT_ROOT.parent / "shared"

@@ -120,7 +120,7 @@ def test_every_scenario_runs_with_default_settings(tmp_path, scenario):
 @pytest.mark.parametrize("error, status", [(KeyboardInterrupt, "interrupted"), (RuntimeError, "failed")])
 def test_an_interrupted_run_leaves_no_results_and_says_so(tmp_path, monkeypatch, error, status):
     import sim.experiment as experiment
-    from sim.cli import compose_spec, execute
+    from sim.run import compose_spec, execute
 
     real, calls = experiment.run_chunk, []
 
@@ -133,7 +133,7 @@ def test_an_interrupted_run_leaves_no_results_and_says_so(tmp_path, monkeypatch,
     monkeypatch.setattr(experiment, "run_chunk", flaky)
     spec = compose_spec("n_runs=600", "steps=3", "chunk_size=256", "workers=1", "report=false")
     with pytest.raises(error):
-        execute(spec, tmp_path, quiet=True)
+        execute(spec, tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == status and manifest["finished"]
     assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*.tmp"))

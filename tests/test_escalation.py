@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.mechanics import deal, escalation
-from sim.spec import TOP_RUNG
+from sim.mechanics.escalation import TOP_RUNG
 
 probs = st.floats(0, 1)
 

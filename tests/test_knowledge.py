@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim import PROJECT_ROOT
+from sim.errors import ConfigError
 from sim.knowledge import (
     DEFAULT_KNOWLEDGE,
-    ConfigError,
     KnowledgeBase,
     Percent,
     Share,

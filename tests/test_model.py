@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sim.experiment import run_chunk
 from sim.knowledge import load_knowledge
 from sim.model import GeoModel
-from sim.spec import TOP_RUNG, build_spec
+from sim.mechanics.escalation import TOP_RUNG
+from sim.spec import build_spec
 from sim.streams import BlockStreams, replica_ids
 from tests.conftest import make_spec
 
@@ -46,11 +47,11 @@ def _deterministic_cfg(order):
     """A composed config with every parameter fixed and every chance event certain or impossible."""
     from hydra import compose, initialize_config_dir
 
-    from sim.cli import CONF_DIR, _plain, register_configs
+    from sim.run import CONF_DIR, plain, register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = _plain(compose(config_name="config", overrides=[
+        cfg = plain(compose(config_name="config", overrides=[
             "scenario=grand_bargain", "n_runs=256", "steps=8", "mechanics.bargaining.trust_floor=1.0",
             "mechanics.exchange.trust_floor=1.0", "mechanics.escalation.incident_base=0",
             "mechanics.escalation.incident_proxy=0", "mechanics.escalation.deescalation=0",

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.spec import BLOCK_SIZE
+from sim.streams import BLOCK_SIZE
 from sim.streams import BlockStreams, replica_ids
 
 shapes = st.lists(st.integers(min_value=1, max_value=4), min_size=0, max_size=3).map(tuple)

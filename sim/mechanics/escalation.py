@@ -28,7 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.spec import TOP_RUNG
+#: The escalation ladder (docs/model.md, "Escalation ladder").
+RUNGS = ("calm", "rhetoric", "proxy harassment", "proxy attacks on US forces or Israel", "limited strikes",
+         "sustained strikes", "regional war")
+TOP_RUNG = len(RUNGS) - 1
 
 PROXY_ATTACK_RUNG = 3
 STRIKE_RUNG = 4

@@ -137,7 +137,7 @@ class Page:
 
 def write_html_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (through :func:`sim.results.atomic_write`)."""
-    from sim.results import atomic_write
+    from sim.io import atomic_write
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

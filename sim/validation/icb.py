@@ -108,7 +108,7 @@ KEY_GROUPS = ("all", "middle_east_crises", "middle_east_crises_great_power", "cr
 
 def engine_rates(scenario: str = "status_quo", n_runs: int = 5000, seed: int | None = None) -> dict[str, float]:
     """The escalation ladder's rates for one scenario, on ICB's scale (see :data:`KEY_GROUPS` for the mapping)."""
-    from sim.cli import compose_spec
+    from sim.run import compose_spec
     from sim.experiment import run_experiment
     from sim.results import outcomes_frame
 
