@@ -12,50 +12,15 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import mesa
 import numpy as np
 
+from sim.chunk import ChunkResult
 from sim.model import GeoModel
-from sim.mechanics.escalation import TOP_RUNG
 from sim.spec import RunSpec
 from sim.streams import BLOCK_SIZE, BlockStreams, replica_ids
-
-
-@dataclass
-class ChunkResult:
-    """What one chunk of replicas produced (only replicas < n_runs)."""
-
-    replica: np.ndarray
-    outcomes: dict[str, np.ndarray]
-    hist: np.ndarray | None       #: (T, V, bins) counts; None once folded into the first chunk's
-    sums: np.ndarray
-    counts: np.ndarray
-    traj_replica: np.ndarray
-    traj_outcome: np.ndarray      #: (T, I, n_stored)
-    traj_rung: np.ndarray         #: (T, n_stored)
-    traj_deal: np.ndarray         #: (T, n_stored)
-    events: dict[str, list] = field(default_factory=dict)
-
-
-def outcome_columns(model: GeoModel) -> dict[str, np.ndarray]:
-    """The results contract, per replica (R,): deal, escalation, issue outcomes, baseline-preference utilities."""
-    st, spec = model.state, model.spec
-    cols: dict[str, np.ndarray] = {
-        "deal": st.deal.copy(),
-        "deal_step": st.deal_step.astype(np.int32),
-        "deal_broken": st.deal_broken.copy(),
-        "max_escalation": st.max_rung.astype(np.int8),
-        "final_escalation": st.rung.astype(np.int8),
-        "war": st.max_rung >= TOP_RUNG,
-    }
-    for k, iid in enumerate(spec.issue_ids):
-        cols[f"outcome_{iid}"] = st.outcome[k].copy()
-    for actor in model.roster:
-        cols[f"utility_{actor.actor_id}"] = actor.utility(st.outcome)
-    return cols
 
 
 def run_chunk(spec: RunSpec, block_ids: list[int], columns: np.ndarray | None = None) -> ChunkResult:
@@ -70,11 +35,13 @@ def run_chunk(spec: RunSpec, block_ids: list[int], columns: np.ndarray | None = 
     n_logged = int(np.sum(ids < spec.run.event_replicas))
     model = GeoModel(spec, streams, replica_ids=ids, n_logged=n_logged, n_stored=n_stored)
     model.run(spec.run.steps)
+    table = model.inputs.table
+    varies = np.flatnonzero(table.varies)
     # Mesa 3.3 keeps a class-level id counter per model (mesa.Agent._ids), which would keep every model of a
     # long experiment, with its arrays, alive; release it once the chunk is done.
     mesa.Agent._ids.pop(model, None)
     rec = model.recorder
-    cols = {k: v[:n_live] for k, v in outcome_columns(model).items()}
+    cols = {k: v[:n_live] for k, v in model.outcome_columns().items()}
     T, I = spec.run.steps + 1, len(spec.issue_ids)
     return ChunkResult(
         replica=ids, outcomes=cols, hist=rec.hist, sums=rec.sums, counts=rec.counts,
@@ -82,7 +49,8 @@ def run_chunk(spec: RunSpec, block_ids: list[int], columns: np.ndarray | None = 
         traj_outcome=np.stack(rec.outcome) if rec.outcome else np.zeros((T, I, 0), np.float32),
         traj_rung=np.stack(rec.rung) if rec.rung else np.zeros((T, 0), np.int8),
         traj_deal=np.stack(rec.deal) if rec.deal else np.zeros((T, 0), bool),
-        events=model.log.rows)
+        events=model.log.rows, parameters=model.inputs.values[varies, :n_live],
+        parameter_paths=tuple(table.paths[k] for k in varies))
 
 
 def chunk_plan(n_runs: int, chunk_size: int) -> list[list[int]]:

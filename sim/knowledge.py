@@ -23,6 +23,7 @@ DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 SEED_NAME = re.compile(r"^\d{3}_[0-9a-f]+\.txt$")
 MAX_WHERE_WORDS = 12
 ASSUMPTION = "assumption"
+LITERATURE = "literature"
 
 
 # --------------------------------------------------------------------------------------------------- models
@@ -46,17 +47,20 @@ class ConfigModel(BaseModel):
 
 
 class Source(ConfigModel):
-    """Where a value comes from: a seed article and a findable phrase in it, or an explicit assumption."""
+    """Where a value comes from: a seed article and a findable phrase in it, a published paper or data set
+    (``seed: literature`` with ``cite``), or an explicit assumption; always with a rationale."""
 
     seed: str
     where: str | None = Field(default=None, validate_default=True)
+    cite: str | None = None
     why: str
 
     @field_validator("seed")
     @classmethod
     def _seed_name(cls, seed: str) -> str:
-        if seed != ASSUMPTION and not SEED_NAME.match(seed):
-            raise problem(got(seed, "allowed: 'assumption' or a seed file name like 001_92b0d93d1bbc6d15.txt"))
+        if seed not in (ASSUMPTION, LITERATURE) and not SEED_NAME.match(seed):
+            raise problem(got(seed, "allowed: 'assumption', 'literature' or a seed file name like "
+                                    "001_92b0d93d1bbc6d15.txt"))
         return seed
 
     @field_validator("where")
@@ -64,7 +68,7 @@ class Source(ConfigModel):
     def _where_phrase(cls, where: str | None, info: Any) -> str | None:
         seed = info.data.get("seed")
         if where is None:
-            if seed not in (None, ASSUMPTION):
+            if seed not in (None, ASSUMPTION, LITERATURE):
                 raise problem(
                     f"missing; required when seed is a file: a phrase of at most {MAX_WHERE_WORDS} words copied from it"
                 )
@@ -80,6 +84,13 @@ class Source(ConfigModel):
         if not why.strip():
             raise problem(got(why, "allowed: a non-empty one-sentence rationale"))
         return why
+
+    @model_validator(mode="after")
+    def _cited(self) -> "Source":
+        if self.seed == LITERATURE and not (self.cite or "").strip():
+            raise problem("missing; required when seed is 'literature': the reference (authors, year, title, "
+                          "locator)", at="cite")
+        return self
 
 
 def _num(x: float) -> str:
@@ -153,6 +164,12 @@ class Signed(Uncertain):
     """An uncertain value on -1..1 (risk attitude, alignment)."""
 
     bounds: ClassVar[tuple[float, float] | None] = (-1.0, 1.0)
+
+
+class Multiplier(Uncertain):
+    """An uncertain non-negative factor on 0..10 (gains, boosts of mechanism rates)."""
+
+    bounds: ClassVar[tuple[float, float] | None] = (0.0, 10.0)
 
 
 class Article(ConfigModel):
@@ -343,7 +360,7 @@ def check_sources_exist(kb: KnowledgeBase, seeds_dir: Path = DEFAULT_SEEDS_DIR, 
         if article.file not in available:
             raise missing(f"baseline.articles.{i}.file", article.file)
     for path, source in iter_sources(kb):
-        if source.seed == ASSUMPTION:
+        if source.seed in (ASSUMPTION, LITERATURE):
             continue
         if source.seed not in available:
             raise missing(f"{path}.seed", source.seed)

@@ -1,53 +1,68 @@
 """The Mesa model: R Monte Carlo replicas advancing in lockstep.
 
-State lives in numpy arrays with the replica axis last (:class:`sim.state.State`); the six actors are Mesa agents
-holding their decision rules (:mod:`sim.agents`); the published mechanics are pure functions
-(:mod:`sim.mechanics`). A step (one month) runs the phases in a fixed order:
+A month is a declared schedule (docs/model.md, "Process overview and scheduling"):
 
-1. **escalate** — chance proxy incidents, retaliation and counter-escalation, de-escalation, trust erosion;
-2. **spoil** — spoilers strike at a deal they dislike;
-3. **exchange** — linked issues are traded (Stokman & van Oosten), possibly brokered;
-4. **bargain** — expected-utility challenges and offers on every issue (Bueno de Mesquita / Scholz et al.),
-   relayed by a mediator where one acts; an actor moves part of the way to the offer it accepts (move_rate);
-5. **settle** — the compromise outcome of every issue, deal signing and collapse;
-6. **record** — trajectories and summaries.
+1. the actors decide (Mesa AgentSet, in knowledge-base order): their propensities to retaliate, counter-escalate
+   and spoil (:meth:`sim.agents.Actor.decide`);
+2. the mechanisms step in the run spec's ``schedule`` order (default: escalation, spoilers, mediation, exchange,
+   bargaining, compromise, deal), each a plug-in (:mod:`sim.mechanics.base`) drawing from its own substreams;
+3. the recorder records.
 
-Per-replica branches are masks; there is no Python loop over replicas. Uniform draws are made in the same order
-and shape every step whatever the scenario, so scenarios share random numbers (sim.streams).
+State lives in numpy arrays with the replica axis last (:class:`sim.world.World`); per-replica branches are masks,
+and there is no Python loop over replicas.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import NamedTuple
-
 import mesa
 import numpy as np
 
-from sim.agents import Actor
+from sim.agents import Actor, ActorParameters, DecisionRules
 from sim.events import EventLog
-from sim.mechanics import bargaining, deal, escalation, exchange, mediation
+from sim.mechanics.bargaining import risk_exponent
+from sim.mechanics.base import Constants, Draws, Mechanism, load_all
 from sim.mechanics.compromise import compromise
 from sim.recorder import Recorder
-from sim.mechanics.escalation import TOP_RUNG
 from sim.spec import RunSpec
-from sim.state import initial_state
+from sim.registry import build_index, declared_outcomes, declared_streams
 from sim.streams import BlockStreams
-
-#: Uniforms drawn per step for chance events: 5 ladder, spoiler, signing, collapse, then one per exchange link.
-MAX_LINKS = 8
-N_EVENT_UNIFORMS = 8 + MAX_LINKS
+from sim.uncertainty import draw_inputs, input_tables
+from sim.world import Index, World
 
 
-class KernelInputs(NamedTuple):
-    """What the bargaining kernels take besides positions and acceptances (see ``GeoModel._kernel_inputs``)."""
+def _world(spec: RunSpec, values: dict[str, np.ndarray], base: dict[str, np.ndarray]) -> World:
+    """The starting world from the drawn inputs (values (R,) by override key)."""
+    actors, issues = spec.actor_ids, spec.issue_ids
 
-    c: np.ndarray                   #: format capability (A, I·R)
-    s: np.ndarray                   #: salience (A, I·R)
-    scale: np.ndarray               #: issue range (I·R,)
-    active: np.ndarray              #: every actor takes part (A, I·R)
-    concession: np.ndarray          #: move rate × mediator bias factor (A, A, I·R)
-    risk: np.ndarray | None         #: risk exponents (A, I·R), None when endogenous (recomputed every round)
+    def per_actor(field: str, v: dict[str, np.ndarray]) -> np.ndarray:
+        return np.stack([v[f"actors.{a}.{field}"] for a in actors])
+
+    def per_issue(field: str, v: dict[str, np.ndarray]) -> np.ndarray:
+        return np.stack([np.stack([v[f"actors.{a}.{field}.{i}"] for i in issues]) for a in actors])
+
+    def relation(kind: str, symmetric: bool) -> np.ndarray:
+        R = next(iter(values.values())).shape[-1]
+        out = np.ones((len(actors), len(actors), R))
+        for a, aid in enumerate(actors):
+            for b, bid in enumerate(actors):
+                if a != b:
+                    key = f"relations.{kind}.{aid}-{bid}"
+                    if symmetric and key not in values:
+                        key = f"relations.{kind}.{bid}-{aid}"
+                    out[a, b] = values[key]
+        return out
+
+    pos, sal = per_issue("position", values), per_issue("salience", values) / 100.0
+    cap = per_actor("capability", values)
+    cap = cap / cap.sum(axis=0, keepdims=True)
+    fmt = np.repeat(cap[:, None, :], len(issues), axis=1)
+    outcome = compromise(pos, fmt * sal)
+    return World(position=pos, salience=sal, capability=cap, format_capability=fmt,
+                 risk_exponent=risk_exponent(per_actor("risk_attitude", values)), resolve=per_actor("resolve", values),
+                 alignment=relation("alignment", True), trust=relation("trust", False),
+                 scale=np.maximum(pos.max(axis=0) - pos.min(axis=0), 1.0),
+                 base_position=per_issue("position", base), base_salience=per_issue("salience", base) / 100.0,
+                 outcome=outcome, start_outcome=outcome.copy())
 
 
 class GeoModel(mesa.Model):
@@ -57,202 +72,85 @@ class GeoModel(mesa.Model):
                  n_stored: int = 0):
         super().__init__()
         self.spec = spec
-        self.streams = streams
-        self.state = initial_state(spec, streams)
-        self.actors_by_id = {aid: Actor(self, k, aid, spec.knowledge.actors[aid].name)
-                             for k, aid in enumerate(spec.actor_ids)}
-        self.roster = list(self.actors_by_id.values())
+        self.index = build_index(spec)
+        table, _ = input_tables(spec)
+        uniforms = np.full((len(table.paths), streams.width), 0.5)
+        live = np.flatnonzero(table.drawn & (table.dist > 0) & table.varies)
+        uniforms[live] = streams.input_uniforms([table.paths[k] for k in live])
+        self.inputs = draw_inputs(spec, uniforms)
+        values = self.inputs.as_dict()
+        self.world = _world(spec, values, self.inputs.baseline_dict())
         self.log = EventLog(replica_ids[:n_logged])
-        self.recorder = Recorder(spec, self.state, n_stored, n_live=len(replica_ids))
-        self._index()
-        st = self.state
-        st.outcome = compromise(st.position, self.weight)
-        st.start_outcome = st.outcome.copy()
-        self.phases = (self.escalate, self.spoil, self.exchange, self.bargain, self.settle, self.record)
+        self.mechanisms = self._bind(values, streams)
+        self.actors = self._actors(values)
+        for mech in self.mechanisms:
+            mech.init(self.world)
+        self._add_decision_fields()
+        self._check_reads()
+        w = self.world
+        w.outcome = compromise(w.position, w.weight)
+        w.start_outcome = w.outcome.copy()
+        self.outcomes = declared_outcomes(spec, self.index)
+        self.recorder = Recorder(spec, self.world, n_stored, n_live=len(replica_ids))
 
-    def _index(self) -> None:
-        """Translate the spec's actor and issue names into array indices once."""
-        a = {aid: k for k, aid in enumerate(self.spec.actor_ids)}
-        i = {iid: k for k, iid in enumerate(self.spec.issue_ids)}
-        m = self.spec.mechanics
-        self.mediator = a[m.mediation.mediator] if m.mediation.mediator else None
-        self.mediated_parties = tuple(a[p] for p in m.mediation.parties)
-        self.mediated_issues = [i[k] for k in m.mediation.issues]
-        self.deal_parties = (a[m.deal.parties[0]], a[m.deal.parties[1]])
-        self.deal_issues = [i[k] for k in m.deal.issues]
-        self.sponsor = self.roster[a[m.escalation.proxy_sponsor]]
-        self.targets = [self.roster[a[t]] for t in m.escalation.targets]
-        self.spoilers = [self.roster[a[s]] for s in m.mediation.spoilers]
-        self.proxy_issue = i.get("iran_proxies")
-        self.links = [exchange.Link(a[l.a], i[l.issue_a], a[l.b], i[l.issue_b], a[l.delivered_by or l.b])
-                      for l in m.exchange.links][:MAX_LINKS] if m.exchange.enabled else []
-        base_align = np.array(self.spec.knowledge.alignment_matrix())
-        self.adversaries = base_align < 0
-        self.format_capability = mediation.format_capability(
-            self.state.capability, len(self.spec.issue_ids), [a[s] for s in m.mediation.sidelined],
-            self.mediated_issues, m.mediation.sideline_factor if self.mediator is not None else 1.0)
-        self.weight = self.format_capability * self.state.salience     # w = c' s (A, I, R): fixed over a run
+    # --- construction -----------------------------------------------------------------------------------------
+    def _bind(self, values: dict[str, np.ndarray], streams: BlockStreams) -> list[Mechanism]:
+        registry = load_all()
+        declared = declared_streams(self.spec, self.index)
+        out = []
+        for name in self.spec.schedule:
+            section = self.spec.section(name)
+            drawn = {f: values[f"mechanics.{name}.{f}"] for f, _ in section.uncertain()}
+            out.append(registry[name](section, self.index, Constants(section, drawn),
+                                      Draws(streams, declared[name]), self.log))
+        return out
 
-    # ------------------------------------------------------------------------------------------------------
+    def _actors(self, values: dict[str, np.ndarray]) -> mesa.AgentSet:
+        """One Mesa agent per actor, built with its parameters and the decision rules' constants."""
+        w, ix = self.world, self.index
+        d = {name: values[f"decisions.{name}"] for name, _ in self.spec.decisions.uncertain()}
+        parties = ix.actor_role("deal.parties")
+        rules = DecisionRules(retaliation=d["retaliation"], deal_retaliation_restraint=d["deal_retaliation_restraint"],
+                              counter=d["counter"], spoiler_rate=d["spoiler_rate"], spoiler_gain=d["spoiler_gain"],
+                              deal_parties=(parties[0], parties[1]), deal_issues=tuple(ix.issue_role("deal.issues")))
+        spoilers = set(ix.actor_role("spoilers")) if self.spec.section("spoilers").enabled else set()
+        for a, aid in enumerate(ix.actors):
+            Actor(self, ActorParameters(index=a, actor_id=aid, name=ix.actor_names[aid], resolve=w.resolve[a],
+                                        risk_exponent=w.risk_exponent[a], base_position=w.base_position[a],
+                                        base_salience=w.base_salience[a], spoiler=a in spoilers), rules)
+        return self.agents_by_type[Actor]
+
+    def _add_decision_fields(self) -> None:
+        A, R = len(self.index.actors), self.world.n_replicas
+        for name in ("p_retaliate", "p_counter", "p_spoil"):
+            self.world.add(name, np.zeros((A, R)))
+
+    def _check_reads(self) -> None:
+        for mech in self.mechanisms:
+            for field in mech.reads:
+                if field not in self.world:
+                    raise RuntimeError(f"mechanism {mech.name!r} reads world field {field!r}, which no mechanism adds")
+
+    @property
+    def actors_by_id(self) -> dict[str, Actor]:
+        return {a.actor_id: a for a in self.actors}
+
+    # --- dynamics ---------------------------------------------------------------------------------------------
     def step(self) -> None:
-        """One month: the phases in order (see the module docstring)."""
-        for phase in self.phases:
-            phase()
+        """One month: the actors decide, the enabled mechanisms step in schedule order, the recorder records."""
+        self.world.step += 1
+        self.actors.do("decide", self.world)
+        for mech in self.mechanisms:
+            if mech.enabled:
+                mech.step(self.world)
+        self.recorder.record(self.world)
 
     def run(self, steps: int) -> None:
         """Record the start, then advance ``steps`` months."""
-        self.recorder.record(self.state)
+        self.recorder.record(self.world)
         for _ in range(steps):
             self.step()
 
-    # --- phases ---------------------------------------------------------------------------------------------
-    def escalate(self) -> None:
-        st, esc = self.state, self.spec.mechanics.escalation
-        st.step += 1
-        self.u = self.streams.uniform(N_EVENT_UNIFORMS)
-        proxy = (self.sponsor.position[self.proxy_issue] / 100.0 if self.proxy_issue is not None
-                 else np.full(st.n_replicas, 0.5))
-        p_incident = (esc.incident_base + esc.incident_proxy * proxy) * np.where(
-            st.deal, self.spec.mechanics.deal.proxy_restraint, 1.0)
-        p_ret = np.stack([t.retaliation_probability() for t in self.targets])
-        p_counter = self.sponsor.counter_escalation_probability()
-        mean_trust = (st.trust[self.adversaries].mean(axis=0) if self.adversaries.any()  # adversaries' mean, (R,)
-                      else np.ones(st.n_replicas))
-        p_deesc = np.clip(esc.deescalation * (0.5 + mean_trust) * (1.0 + (self.mediator is not None))
-                          * (1.0 + st.deal), 0.0, 1.0)
-        before = st.rung.copy()
-        st.rung, ev = escalation.step_ladder(st.rung, self.u[:5], p_incident, p_ret, p_counter, p_deesc)
-        st.max_rung = np.maximum(st.max_rung, st.rung)
-        escalation.erode_trust(st.trust, self.adversaries, st.rung, esc.trust_erosion)
-        self._log_ladder(ev, before)
-
-    def spoil(self) -> None:
-        st = self.state
-        st.spoiled = np.zeros(st.n_replicas, bool)
-        near = deal.gap(st.position, self.deal_parties, self.deal_issues) <= 2 * self.spec.mechanics.deal.tolerance
-        point = deal.terms(st.position, self.weight, self.deal_parties, self.deal_issues)
-        free = compromise(st.position, self.weight)    # the outcome without a deal, against which it is judged
-        for spoiler in self.spoilers:
-            pressure = mediation.spoiler_pressure(st.position, st.salience, spoiler.index, free, point,
-                                                  self.deal_issues)
-            strike = (near | st.deal) & (st.rung < TOP_RUNG) & (self.u[5] < spoiler.spoiler_probability(pressure))
-            before = st.rung.copy()
-            st.rung = np.where(strike, np.maximum(st.rung, escalation.STRIKE_RUNG), st.rung).astype(np.int8)
-            st.max_rung = np.maximum(st.max_rung, st.rung)
-            p, q = self.deal_parties
-            st.trust[q, p] *= np.where(strike, 0.7, 1.0)
-            st.spoiled |= strike
-            self.log.record(strike, st.step, spoiler.actor_id, "spoiler_strike",
-                            f"{spoiler.name} strikes to derail a deal it rejects", before, st.rung)
-
-    def exchange(self) -> None:
-        st, ex = self.state, self.spec.mechanics.exchange
-        trust = self._effective_trust()
-        for n, link in enumerate(self.links):
-            trusted = self.u[8 + n] < ex.trust_floor + (1 - ex.trust_floor) * trust[link.i, link.j] * trust[link.j, link.i]
-            done, _ = exchange.exchange(st.position, st.salience, self.weight, link, trusted, rate=ex.rate,
-                                        leverage=ex.leverage)
-            a, b = self.roster[link.i], self.roster[link.j]
-            via = f" (delivered by {self.roster[link.k].name})" if link.k != link.j else ""
-            self.log.record(done, st.step, a.actor_id, "exchange",
-                            f"{a.name} concedes on {self._label(link.p)} for {b.name}'s move on "
-                            f"{self._label(link.q)}{via}",
-                            st.rung, st.rung)
-
-    def bargain(self) -> None:
-        st, bg = self.state, self.spec.mechanics.bargaining
-        A, I, R = st.position.shape
-        trust = self._effective_trust()
-        accept_p = bg.trust_floor + (1.0 - bg.trust_floor) * trust                       # (A, A, R)
-        k = self._kernel_inputs
-        for _ in range(bg.rounds_per_step):
-            u = self.streams.uniform(A, A, I)
-            accept = (u < accept_p[:, :, None, :]).reshape(A, A, I * R)
-            x = st.position.reshape(A, I * R).astype(k.c.dtype)
-            r = (bargaining.endogenous_risk(x, k.c, k.s, k.scale, k.active, bg.probability) if k.risk is None
-                 else k.risk)
-            new_x, chosen = bargaining.bargaining_moves(x, k.c, k.s, r, k.scale, k.active, accept, bg.offer_rule,
-                                                        bg.probability, k.concession)
-            st.position = new_x.reshape(A, I, R).astype(st.position.dtype)
-            self._log_offers(chosen.reshape(A, I, R))
-
-    @cached_property
-    def _kernel_inputs(self) -> KernelInputs:
-        """The bargaining kernels' fixed inputs, (A, I·R) with issues × replicas as the batch, in the kernels'
-        precision (they compute in the float type of their inputs): built once, they do not change over a run."""
-        st, bg = self.state, self.spec.mechanics.bargaining
-        A, I, R = st.position.shape
-        f = np.dtype(bg.precision)
-        concession = bg.move_rate * mediation.concession_scale(st.alignment, self.mediator, self.mediated_parties,
-                                                               self.spec.mechanics.mediation.bias, A, R)
-        return KernelInputs(
-            c=self.format_capability.reshape(A, I * R).astype(f),
-            s=st.salience.reshape(A, I * R).astype(f),
-            scale=st.scale.reshape(I * R).astype(f),
-            active=np.ones((A, I * R), bool),
-            concession=np.broadcast_to(concession.astype(f)[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R),
-            risk=None if bg.risk == "endogenous"
-            else np.broadcast_to(st.risk.astype(f)[:, None, :], (A, I, R)).reshape(A, I * R))
-
-    def settle(self) -> None:
-        st, dl = self.state, self.spec.mechanics.deal
-        st.outcome = compromise(st.position, self.weight)
-        war = st.rung >= TOP_RUNG
-        converged = deal.gap(st.position, self.deal_parties, self.deal_issues) <= dl.tolerance
-        signed = deal.signing(converged, st.deal, war, st.rung, self.u[6], dl.ratify, TOP_RUNG)
-        broken = deal.collapse(st.deal, st.rung, st.spoiled, self.u[7], dl.breakdown_base, dl.breakdown_escalation)
-        before = st.rung.copy()
-        st.rung = np.where(signed, np.maximum(st.rung - dl.deescalation, 0), st.rung).astype(np.int8)
-        st.deal_step = np.where(signed & (st.deal_step < 0), st.step, st.deal_step).astype(np.int16)
-        st.deal = (st.deal | signed) & ~broken
-        st.deal_broken |= broken
-        p, q = self.deal_parties
-        for a, b in ((p, q), (q, p)):
-            st.trust[a, b] *= np.where(broken, 0.5, 1.0)
-        terms = deal.terms(st.position, self.weight, self.deal_parties, self.deal_issues)
-        st.outcome[self.deal_issues] = np.where(st.deal, terms, st.outcome[self.deal_issues])
-        us, iran = self.roster[p], self.roster[q]
-        self.log.record(signed, st.step, us.actor_id, "deal_reached",
-                        f"{us.name} and {iran.name} sign a nuclear deal", before, st.rung)
-        self.log.record(broken, st.step, iran.actor_id, "deal_collapse", "the nuclear deal collapses",
-                        st.rung, st.rung)
-
-    def record(self) -> None:
-        self.recorder.record(self.state)
-
-    # --- helpers ----------------------------------------------------------------------------------------
-    def _effective_trust(self) -> np.ndarray:
-        st = self.state
-        return mediation.effective_trust(st.trust, st.capability, self.mediator, self.mediated_parties,
-                                         self.spec.mechanics.mediation.credibility)
-
-    def _label(self, k: int) -> str:
-        """An issue's label in words, for the event log ("Iran's nuclear programme")."""
-        return self.spec.knowledge.issues[self.spec.issue_ids[k]].label
-
-    def _log_ladder(self, ev: escalation.EscalationEvents, before: np.ndarray) -> None:
-        if not self.log.active:
-            return
-        st, t = self.state, self.state.step
-        sponsor = self.sponsor
-        for k, target in enumerate(self.targets):
-            hit = ev.incident & (ev.target == k)
-            self.log.record(hit, t, sponsor.actor_id, "militia_attack",
-                            f"{sponsor.name}-backed militia attack on {target.name}", before, ev.after_incident)
-            self.log.record(hit & ev.retaliation, t, target.actor_id, "retaliatory_strike",
-                            f"{target.name} retaliatory strike on {sponsor.name}-backed militias",
-                            ev.after_incident, ev.after_retaliation)
-        self.log.record(ev.counter, t, sponsor.actor_id, "counter_escalation",
-                        f"{sponsor.name} counter-escalates", ev.after_retaliation, ev.after_counter)
-        self.log.record(ev.deescalation, t, "", "de_escalation", "tensions ease by one rung", before, st.rung)
-
-    def _log_offers(self, chosen: np.ndarray) -> None:
-        if not self.log.active:
-            return
-        p, q = self.deal_parties
-        for a, b in ((p, q), (q, p)):
-            for k in self.deal_issues:
-                took = chosen[a, k] == b
-                self.log.record(took, self.state.step, self.roster[a].actor_id, "offer_accepted",
-                                f"{self.roster[a].name} accepts {self.roster[b].name}'s offer on "
-                                f"{self._label(k)}", self.state.rung, self.state.rung)
+    def outcome_columns(self) -> dict[str, np.ndarray]:
+        """The registry's per-replica outcomes (copies), in registry order."""
+        return {o.name: np.asarray(o.compute(self.world)).astype(o.dtype) for o in self.outcomes}

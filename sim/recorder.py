@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.spec import RunSpec
+from typing import TYPE_CHECKING
+
+from sim.outcomes import issue_outcome
 from sim.streams import BLOCK_SIZE
+
+if TYPE_CHECKING:
+    from sim.spec import RunSpec
+    from sim.world import World
 
 N_BINS = 1001          # 0.0, 0.1, ..., 100.0
 BIN_WIDTH = 0.1
@@ -19,8 +25,8 @@ BIN_WIDTH = 0.1
 class Recorder:
     """Collects trajectories (stored replicas) and histograms + sums (all replicas) step by step."""
 
-    def __init__(self, spec: RunSpec, state, n_stored: int, n_live: int):
-        self.variables = ["escalation", *[f"outcome_{i}" for i in spec.issue_ids]]
+    def __init__(self, spec: RunSpec, world: World, n_stored: int, n_live: int):
+        self.variables = ["escalation", *[issue_outcome(i) for i in spec.issue_ids]]
         self.n_stored = n_stored
         self.n_live = n_live          # columns beyond it belong to a partial last block and are not counted
         T, V = spec.run.steps + 1, len(self.variables)
@@ -28,12 +34,14 @@ class Recorder:
         self.n_blocks = -(-n_live // BLOCK_SIZE)
         self.sums = np.zeros((T, V, self.n_blocks))   # per block, so that merged sums never depend on chunking
         self.counts = np.zeros(T, np.int64)
-        self.outcome, self.rung, self.deal = [], [], []
+        self.outcome: list[np.ndarray] = []
+        self.rung: list[np.ndarray] = []
+        self.deal: list[np.ndarray] = []
         self.t = 0
 
-    def record(self, state) -> None:
+    def record(self, world: World) -> None:
         """Add the current step of every replica (R,) to the histograms; keep the stored replicas' values."""
-        values = np.concatenate([state.rung[None, :].astype(float), state.outcome], axis=0)[:, :self.n_live]
+        values = np.concatenate([world["rung"][None, :].astype(float), world.outcome], axis=0)[:, :self.n_live]
         bins = np.clip(np.rint(values / BIN_WIDTH), 0, N_BINS - 1).astype(np.int64)
         offset = (np.arange(values.shape[0]) * N_BINS)[:, None]
         self.hist[self.t] += np.bincount((bins + offset).ravel(), minlength=values.shape[0] * N_BINS
@@ -44,9 +52,9 @@ class Recorder:
         self.counts[self.t] += values.shape[1]
         n = self.n_stored
         if n:
-            self.outcome.append(state.outcome[:, :n].astype(np.float32))
-            self.rung.append(state.rung[:n].copy())
-            self.deal.append(state.deal[:n].copy())
+            self.outcome.append(world.outcome[:, :n].astype(np.float32))
+            self.rung.append(world["rung"][:n].copy())
+            self.deal.append(world["deal"][:n].copy())
         self.t += 1
 
 

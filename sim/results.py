@@ -14,7 +14,7 @@ import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,20 +22,34 @@ import pandas as pd
 from sim import PROJECT_ROOT
 from sim.events import COLUMNS as EVENT_COLUMNS
 from sim.io import write_json, write_parquet
-from sim.experiment import ChunkResult
+from sim.chunk import ChunkResult
 from sim.recorder import histogram_quantiles
-from sim.mechanics.escalation import RUNGS
-from sim.spec import RunSpec
+from sim import outcomes as names
+
+if TYPE_CHECKING:
+    from sim.spec import RunSpec
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 # --- merging -------------------------------------------------------------------------------------------------
-def outcomes_frame(chunks: list[ChunkResult]) -> pd.DataFrame:
-    """One row per replica, in replica order."""
+def outcomes_frame(chunks: list[ChunkResult], registry: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per replica, in replica order; ``step`` outcomes are nullable integers (NA: never happened)."""
     cols = {k: np.concatenate([c.outcomes[k] for c in chunks]) for k in chunks[0].outcomes}
     df = pd.DataFrame({"replica": np.concatenate([c.replica for c in chunks]).astype(np.int64), **cols})
-    df["deal_step"] = df["deal_step"].astype("Int32").mask(df["deal_step"] < 0)
+    for o in names.by_kind(registry, "step"):
+        df[o["name"]] = df[o["name"]].astype("Int32").mask(df[o["name"]] < 0)
+    return df.sort_values("replica", kind="stable").reset_index(drop=True)
+
+
+def parameters_frame(chunks: list[ChunkResult]) -> pd.DataFrame:
+    """``parameters.parquet``: one row per replica, one column per input that varies (named by its override key),
+    holding the value the replica drew (or the mode it was held at)."""
+    paths = chunks[0].parameter_paths
+    values = np.concatenate([c.parameters for c in chunks if c.parameters is not None], axis=1) if paths else \
+        np.zeros((0, sum(len(c.replica) for c in chunks)))
+    df = pd.DataFrame({"replica": np.concatenate([c.replica for c in chunks]).astype(np.int64),
+                       **{p: values[n] for n, p in enumerate(paths)}})
     return df.sort_values("replica", kind="stable").reset_index(drop=True)
 
 
@@ -48,13 +62,13 @@ def trajectories_frame(spec: RunSpec, chunks: list[ChunkResult]) -> pd.DataFrame
             continue
         d = {"replica": np.tile(c.traj_replica.astype(np.int64), T),
              "step": np.repeat(np.arange(T, dtype=np.int16), n),
-             "escalation": c.traj_rung.ravel().astype(np.int8), "deal": c.traj_deal.ravel()}
+             "escalation": c.traj_rung.ravel().astype(np.int8), names.DEAL: c.traj_deal.ravel()}
         for k, iid in enumerate(spec.issue_ids):
-            d[f"outcome_{iid}"] = c.traj_outcome[:, k, :].ravel()
+            d[names.issue_outcome(iid)] = c.traj_outcome[:, k, :].ravel()
         frames.append(pd.DataFrame(d))
     if not frames:
-        return pd.DataFrame(columns=["replica", "step", "escalation", "deal",
-                                     *[f"outcome_{i}" for i in spec.issue_ids]])
+        return pd.DataFrame(columns=["replica", "step", "escalation", names.DEAL,
+                                     *[names.issue_outcome(i) for i in spec.issue_ids]])
     return pd.concat(frames, ignore_index=True).sort_values(["replica", "step"], kind="stable")
 
 
@@ -64,7 +78,7 @@ def quantiles_frame(spec: RunSpec, chunks: list[ChunkResult]) -> pd.DataFrame:
     sums = np.concatenate([c.sums for c in chunks], axis=-1).sum(axis=-1)    # block order: chunking-invariant
     counts = sum(c.counts for c in chunks)
     q = histogram_quantiles(hist, QUANTILES)                       # (T, V, 5)
-    variables = ["escalation", *[f"outcome_{i}" for i in spec.issue_ids]]
+    variables = ["escalation", *[names.issue_outcome(i) for i in spec.issue_ids]]
     rows = []
     for t in range(q.shape[0]):
         for v, name in enumerate(variables):
@@ -107,26 +121,37 @@ def describe(x: np.ndarray) -> dict[str, float]:
             **{f"q{int(p * 100):02d}": float(v) for p, v in zip(QUANTILES, qs)}, "q50_se": median_se(x)}
 
 
-def summarise(spec: RunSpec, outcomes: pd.DataFrame, quantiles: pd.DataFrame) -> dict[str, Any]:
-    """Probabilities and quantiles with Monte Carlo standard errors (summary.json)."""
+def timing(x: pd.Series) -> dict[str, float | None]:
+    """Median and quartiles of a ``step`` outcome among the replicas where it happened."""
+    steps = x.dropna().to_numpy(dtype=float)
+    if not len(steps):
+        return {"median": None, "q25": None, "q75": None}
+    return {"median": float(np.median(steps)), "q25": float(np.quantile(steps, 0.25)),
+            "q75": float(np.quantile(steps, 0.75))}
+
+
+def summarise(spec: RunSpec, outcomes: pd.DataFrame, quantiles: pd.DataFrame, registry: list[dict[str, Any]],
+              rungs: tuple[str, ...]) -> dict[str, Any]:
+    """Probabilities and quantiles with Monte Carlo standard errors (summary.json), by the registry's rules.
+
+    ``probabilities`` holds every probability outcome plus ``max_rung`` (the share at each rung of the highest
+    rung reached); ``outcomes`` the issue outcomes (with their start), ``utilities`` the actors', ``timing`` every
+    step outcome (``deal_step`` also at the top level).
+    """
     start = quantiles[quantiles["step"] == 0].set_index("variable")["mean"]
-    rung = outcomes["max_escalation"].to_numpy()
-    steps = outcomes["deal_step"].dropna().to_numpy(dtype=float)
+    probs: dict[str, Any] = {o["name"]: proportion(outcomes[o["name"]].to_numpy()) for o in names.by_kind(registry, "probability")}
+    rung = outcomes[names.MAX_RUNG].to_numpy()
+    probs["max_rung"] = [{"rung": k, "name": name, **proportion(rung == k)} for k, name in enumerate(rungs)]
+    timings = {o["name"]: timing(outcomes[o["name"]]) for o in names.by_kind(registry, "step")}
     return {
         "n_runs": int(len(outcomes)),
-        "probabilities": {
-            "deal": proportion(outcomes["deal"].to_numpy()),
-            "war": proportion(outcomes["war"].to_numpy()),
-            "deal_broken": proportion(outcomes["deal_broken"].to_numpy()),
-            "deal_ever": proportion(outcomes["deal_step"].notna().to_numpy()),
-            "max_rung": [{"rung": k, "name": name, **proportion(rung == k)} for k, name in enumerate(RUNGS)],
-        },
-        "outcomes": {i: {**describe(outcomes[f"outcome_{i}"].to_numpy()), "start": float(start[f"outcome_{i}"])}
-                     for i in spec.issue_ids},
-        "utilities": {a: describe(outcomes[f"utility_{a}"].to_numpy()) for a in spec.actor_ids},
-        "deal_step": ({"median": float(np.median(steps)), "q25": float(np.quantile(steps, 0.25)),
-                       "q75": float(np.quantile(steps, 0.75))} if len(steps)
-                      else {"median": None, "q25": None, "q75": None}),
+        "uncertainty": spec.run.uncertainty,
+        "probabilities": probs,
+        "outcomes": {i: {**describe(outcomes[names.issue_outcome(i)].to_numpy()),
+                         "start": float(start[names.issue_outcome(i)])} for i in spec.issue_ids},
+        "utilities": {a: describe(outcomes[names.utility_outcome(a)].to_numpy()) for a in spec.actor_ids},
+        "timing": timings,
+        names.DEAL_STEP: timings.get(names.DEAL_STEP, {"median": None, "q25": None, "q75": None}),
     }
 
 
@@ -155,20 +180,38 @@ def git_commit() -> str | None:
         return None
 
 
+def run_registry(spec: RunSpec) -> tuple[list[dict[str, Any]], tuple[str, ...], list[dict[str, Any]]]:
+    """The run's outcome registry (plain), the ladder's rungs and the uncertain inputs (imported lazily: this
+    module does not import the mechanisms at import time)."""
+    from sim.mechanics.escalation import RUNGS
+    from sim.registry import declared_outcomes
+    from sim.uncertainty import input_tables, spec_inputs
+
+    table, _ = input_tables(spec)
+    inputs = [{"path": p, "low": u.low, "mode": u.mode, "high": u.high, "dist": u.dist,
+               "drawn": bool(d), "source": u.source.model_dump()}
+              for (p, u), d in zip(spec_inputs(spec), table.drawn)]
+    return names.document(declared_outcomes(spec)), RUNGS, inputs
+
+
 def spec_document(spec: RunSpec) -> dict[str, Any]:
-    """spec.json: the validated spec plus what the report needs in plain form."""
+    """spec.json: the validated spec plus what the report needs in plain form (with the outcome registry and
+    every uncertain input with its range, source and whether this run draws it)."""
+    registry, rungs, inputs = run_registry(spec)
     kb = spec.knowledge
     return {
         "scenario": {"name": spec.about.name, "title": spec.about.title, "description": spec.about.description,
                      "sources": [s.model_dump() for s in spec.about.sources],
                      "changes": [{"path": c.path, "baseline": c.baseline, "value": c.value,
                                   "source": c.source.model_dump()} for c in spec.changes],
-                     "mechanics": spec.mechanics.model_dump()},
+                     "mechanics": {k: v.model_dump() for k, v in spec.mechanics.items()},
+                     "decisions": spec.decisions.model_dump(), "schedule": spec.schedule},
         "actor_ids": spec.actor_ids, "actors": {a: {"name": kb.actors[a].name} for a in spec.actor_ids},
         "issue_ids": spec.issue_ids,
         "issues": {i: {"label": kb.issues[i].label, "scale_0": kb.issues[i].scale_0,
                        "scale_100": kb.issues[i].scale_100} for i in spec.issue_ids},
-        "rungs": list(RUNGS), "n_runs": spec.run.n_runs, "seed": spec.run.seed, "steps": spec.run.steps,
+        "outcomes": registry, "inputs": inputs,
+        "rungs": list(rungs), "n_runs": spec.run.n_runs, "seed": spec.run.seed, "steps": spec.run.steps,
         "step_unit": "month",
         "overrides": spec.overrides,
         "spec": spec.model_dump(mode="json"),
@@ -177,12 +220,14 @@ def spec_document(spec: RunSpec) -> dict[str, Any]:
 
 def write_results(run_dir: Path, spec: RunSpec, chunks: list[ChunkResult]) -> dict[str, Any]:
     """Write every results file of the contract; returns the summary."""
-    outcomes = outcomes_frame(chunks)
+    registry, rungs, _ = run_registry(spec)
+    outcomes = outcomes_frame(chunks, registry)
     quantiles = quantiles_frame(spec, chunks)
     write_parquet(run_dir / "outcomes.parquet", outcomes)
+    write_parquet(run_dir / "parameters.parquet", parameters_frame(chunks))
     write_parquet(run_dir / "trajectories.parquet", trajectories_frame(spec, chunks))
     write_parquet(run_dir / "trajectory_quantiles.parquet", quantiles)
     write_parquet(run_dir / "events.parquet", events_frame(chunks))
-    summary = summarise(spec, outcomes, quantiles)
+    summary = summarise(spec, outcomes, quantiles, registry, rungs)
     write_json(run_dir / "summary.json", summary)
     return summary

@@ -8,16 +8,16 @@ and what is allowed. Downstream code receives a :class:`RunSpec` and never re-ch
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from sim.errors import ConfigError, describe_validation_error
-from sim.knowledge import KnowledgeBase, Source, Uncertain
-from sim.mechanics.escalation import TOP_RUNG
+from sim.errors import ConfigError, closest, describe_validation_error, show
+from sim.knowledge import KnowledgeBase, Multiplier, Share, Source, Uncertain
+from sim.mechanics.base import MechanismSpec, load_all
 from sim.streams import BLOCK_SIZE
-from sim.mechanics.bargaining import OfferRule, ProbabilityRule
 
 
 
@@ -27,91 +27,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Share = Field(ge=0.0, le=1.0)
+class DecisionsSpec(Strict):
+    """``decisions``: the constants of the actors' decision rules (sim.agents; docs/model.md, "Actors")."""
 
+    retaliation: Share
+    deal_retaliation_restraint: Share
+    counter: Share
+    spoiler_rate: Share
+    spoiler_gain: Multiplier
 
-class BargainingSpec(Strict):
-    """Expected-utility bargaining (sim.mechanics.bargaining)."""
-
-    rounds_per_step: int = Field(ge=1, le=10)
-    offer_rule: OfferRule
-    probability: ProbabilityRule
-    risk: Literal["knowledge", "endogenous"]
-    trust_floor: float = Field(ge=0.0, le=1.0)
-    move_rate: float = Field(gt=0.0, le=1.0)
-    precision: Literal["float32", "float64"]
-
-
-class ExchangeLink(Strict):
-    """Actor ``a`` concedes on ``issue_a`` to ``b``, who concedes on ``issue_b`` (moved by ``delivered_by`` if set)."""
-
-    a: str
-    issue_a: str
-    b: str
-    issue_b: str
-    delivered_by: str | None = None
-    note: str = ""
-
-
-class ExchangeSpec(Strict):
-    """Issue linkage and exchange (sim.mechanics.exchange)."""
-
-    enabled: bool
-    rate: float = Field(gt=0.0, le=1.0)
-    leverage: float = Field(ge=0.0, le=1.0)
-    trust_floor: float = Field(ge=0.0, le=1.0)
-    links: list[ExchangeLink] = Field(max_length=8)
-
-
-class MediationSpec(Strict):
-    """Mediator, sidelined actors and spoilers (sim.mechanics.mediation)."""
-
-    mediator: str | None
-    parties: list[str]
-    issues: list[str]
-    credibility: float = Field(ge=0.0, le=1.0)
-    bias: float = Field(ge=0.0, le=1.0)
-    sidelined: list[str]
-    sideline_factor: float = Field(ge=0.0, le=1.0)
-    spoilers: list[str]
-
-
-class EscalationSpec(Strict):
-    """The escalation ladder (sim.mechanics.escalation)."""
-
-    initial_rung: int = Field(ge=0, le=TOP_RUNG)
-    incident_base: float = Field(ge=0.0, le=1.0)
-    incident_proxy: float = Field(ge=0.0, le=1.0)
-    proxy_sponsor: str
-    targets: list[str]
-    retaliation: float = Field(ge=0.0, le=1.0)
-    counter: float = Field(ge=0.0, le=1.0)
-    deescalation: float = Field(ge=0.0, le=1.0)
-    trust_erosion: float = Field(ge=0.0, le=1.0)
-    spoiler_rate: float = Field(ge=0.0, le=1.0)
-
-
-class DealSpec(Strict):
-    """When a deal is reached, what it does, and when it collapses (sim.mechanics.deal)."""
-
-    parties: list[str]
-    issues: list[str]
-    tolerance: float = Field(gt=0.0, le=100.0)
-    ratify: float = Field(ge=0.0, le=1.0)
-    deescalation: int = Field(ge=0, le=TOP_RUNG)
-    proxy_restraint: float = Field(ge=0.0, le=1.0)
-    breakdown_base: float = Field(ge=0.0, le=1.0)
-    breakdown_escalation: float = Field(ge=0.0, le=1.0)
-
-
-class MechanicsSpec(Strict):
-    """All mechanism parameters. Their defaults live in one place, ``conf/config.yaml``."""
-
-    bargaining: BargainingSpec
-    exchange: ExchangeSpec
-    mediation: MediationSpec
-    escalation: EscalationSpec
-    deal: DealSpec
+    def uncertain(self) -> Iterator[tuple[str, Uncertain]]:
+        for name in type(self).model_fields:
+            yield name, getattr(self, name)
 
 
 class About(Strict):
@@ -134,6 +61,7 @@ class RunSettings(Strict):
     trajectory_replicas: int = Field(ge=0)
     event_replicas: int = Field(ge=0, le=10000)
     report: bool
+    uncertainty: Literal["knowledge", "all"] = "knowledge"
 
     @field_validator("chunk_size")
     @classmethod
@@ -159,33 +87,22 @@ class RunSpec(Strict):
     run: RunSettings
     about: About
     knowledge: KnowledgeBase
-    mechanics: MechanicsSpec
+    decisions: DecisionsSpec
+    mechanics: dict[str, SerializeAsAny[MechanismSpec]]
+    schedule: list[str]
     changes: list[Change] = []
     overrides: list[str] = []
 
-    def check_references(self) -> None:
-        """Every actor and issue named by a mechanism exists in the knowledge base (raises ConfigError)."""
-        actors, issues = set(self.knowledge.actor_ids), set(self.knowledge.issue_ids)
-        m = self.mechanics
-        refs: list[tuple[str, str | None, set[str]]] = [
-            ("mechanics.mediation.mediator", m.mediation.mediator, actors),
-            ("mechanics.escalation.proxy_sponsor", m.escalation.proxy_sponsor, actors)]
-        for name in ("parties", "sidelined", "spoilers"):
-            refs += [(f"mechanics.mediation.{name}", a, actors) for a in getattr(m.mediation, name)]
-        refs += [("mechanics.mediation.issues", i, issues) for i in m.mediation.issues]
-        refs += [("mechanics.escalation.targets", a, actors) for a in m.escalation.targets]
-        refs += [("mechanics.deal.parties", a, actors) for a in m.deal.parties]
-        refs += [("mechanics.deal.issues", i, issues) for i in m.deal.issues]
-        for k, link in enumerate(m.exchange.links):
-            refs += [(f"mechanics.exchange.links.{k}.{f}", getattr(link, f), actors) for f in ("a", "b", "delivered_by")]
-            refs += [(f"mechanics.exchange.links.{k}.{f}", getattr(link, f), issues) for f in ("issue_a", "issue_b")]
-        for path, value, allowed in refs:
-            if value is not None and value not in allowed:
-                raise ConfigError(f"{path}: got {value!r}; allowed: {', '.join(sorted(allowed))}")
-        if len(m.deal.parties) != 2:
-            raise ConfigError(f"mechanics.deal.parties: got {m.deal.parties!r}; allowed: exactly two actors")
-        if m.mediation.mediator is not None and len(m.mediation.parties) != 2:
-            raise ConfigError(f"mechanics.mediation.parties: got {m.mediation.parties!r}; allowed: exactly two actors")
+    def section(self, name: str) -> Any:
+        """A mechanism's spec section (its own pydantic model, e.g. :class:`~sim.mechanics.deal.DealSpec`)."""
+        return self.mechanics[name]
+
+    def roles(self) -> dict[str, tuple[str, ...]]:
+        """Every section's named groups of actors and issues (``deal.parties``, ``spoilers``, …)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for sec in self.mechanics.values():
+            out.update(sec.roles())
+        return out
 
     @property
     def actor_ids(self) -> list[str]:
@@ -196,8 +113,55 @@ class RunSpec(Strict):
         return self.knowledge.issue_ids
 
 
+def _check_references(mechanics: dict[str, MechanismSpec], kb: KnowledgeBase) -> None:
+    """Every actor and issue a section names exists in the knowledge base (raises ConfigError)."""
+    actors, issues = kb.actor_ids, kb.issue_ids
+    allowed = {"actor": actors, "issue": issues}
+    for name, sec in mechanics.items():
+        for path, value, kind in sec.references():
+            if value is not None and value not in allowed[kind]:
+                raise ConfigError(f"mechanics.{name}.{path}: got {value!r}{closest(value, allowed[kind])}; allowed: "
+                                  f"{', '.join(allowed[kind])}")
+        line = sec.check(actors, issues)
+        if line:
+            raise ConfigError(f"mechanics.{name}.{line}")
+
+
+def _mechanics(data: Any, schedule: Any) -> tuple[dict[str, MechanismSpec], list[str]]:
+    """Validate every section through the registry and the schedule against it (ConfigError with one line)."""
+    registry = load_all()
+    names = sorted(registry)
+    if not isinstance(data, dict):
+        raise ConfigError(f"mechanics: got {show(data)}; allowed: a mapping with the sections {', '.join(names)}")
+    out: dict[str, MechanismSpec] = {}
+    for key, value in data.items():
+        if key not in registry:
+            raise ConfigError(f"mechanics.{key}: unknown mechanism{closest(str(key), names)}; allowed: "
+                              f"{', '.join(names)}")
+        try:
+            out[key] = registry[key].Spec.model_validate(value if value is not None else {})
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, f"mechanics.{key}").replace(
+                f"mechanics.{key}: ", f"mechanics.{key}.", 1)) from None
+    missing = [n for n in names if n not in out]
+    if missing:
+        raise ConfigError(f"mechanics.{missing[0]}: missing; required: a section for every registered mechanism "
+                          f"({', '.join(names)})")
+    if not isinstance(schedule, list) or any(not isinstance(s, str) for s in schedule):
+        raise ConfigError(f"schedule: got {show(schedule)}; allowed: a list of mechanism names ({', '.join(names)})")
+    for s in schedule:
+        if s not in registry:
+            raise ConfigError(f"schedule: got {s!r}{closest(s, names)}; allowed: {', '.join(names)}")
+    if sorted(schedule) != names:
+        left = [n for n in names if schedule.count(n) != 1]
+        raise ConfigError(f"schedule: got {schedule!r}; allowed: every mechanism exactly once ({left[0]!r} is "
+                          f"{'missing' if left[0] not in schedule else 'repeated'})")
+    return {n: out[n] for n in schedule}, list(schedule)
+
+
 _RUN_KEYS = tuple(RunSettings.model_fields)
 _KB_KEYS = ("baseline", "issues", "actors", "relations")
+_OTHER_KEYS = ("mechanics", "about", "decisions", "schedule")
 
 
 def _triple(u: Uncertain) -> dict[str, float]:
@@ -221,7 +185,7 @@ def build_spec(cfg: dict[str, Any], *, origin: str = "config", overrides: list[s
     """Validate a composed config dict into a :class:`RunSpec`; raise :class:`ConfigError` with one line."""
     from sim.knowledge import load_knowledge
 
-    known = set(_RUN_KEYS) | set(_KB_KEYS) | {"mechanics", "about"}
+    known = set(_RUN_KEYS) | set(_KB_KEYS) | set(_OTHER_KEYS)
     unknown = sorted(set(cfg) - known)
     if unknown:
         raise ConfigError(f"{origin}: {unknown[0]}: unknown key; allowed keys: {', '.join(sorted(known))}")
@@ -230,18 +194,18 @@ def build_spec(cfg: dict[str, Any], *, origin: str = "config", overrides: list[s
     try:
         run = RunSettings.model_validate({k: cfg[k] for k in _RUN_KEYS if k in cfg})
         rest = _Rest.model_validate({"about": cfg.get("about") or {"name": "unnamed"},
-                                     "mechanics": cfg.get("mechanics") or {}})
+                                     "decisions": cfg.get("decisions") or {}})
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, origin)) from None
-    spec = RunSpec(run=run, about=rest.about, knowledge=kb, mechanics=rest.mechanics,
-                   changes=scenario_changes(kb, base), overrides=list(overrides or []))
     try:
-        spec.check_references()
+        mechanics, schedule = _mechanics(cfg.get("mechanics") or {}, cfg.get("schedule"))
+        _check_references(mechanics, kb)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
-    return spec
+    return RunSpec(run=run, about=rest.about, knowledge=kb, decisions=rest.decisions, mechanics=mechanics,
+                   schedule=schedule, changes=scenario_changes(kb, base), overrides=list(overrides or []))
 
 
 class _Rest(Strict):
     about: About
-    mechanics: MechanicsSpec
+    decisions: DecisionsSpec

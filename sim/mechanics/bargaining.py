@@ -36,8 +36,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from sim.knowledge import Share
+from sim.mechanics.base import Mechanism, MechanismSpec, register
 from sim.mechanics.compromise import compromise as weighted_mean  # noqa: F401  (re-exported for callers)
+from sim.world import Index, World
 
 OfferRule = Literal["smallest_move", "scholz_priority", "scholz_code"]
 ProbabilityRule = Literal["all_votes", "pairwise"]
@@ -609,3 +613,77 @@ def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, activ
         x, _ = bargaining_moves(x, c, s, r, scale, act, rule=rule, probability=probability)
         out.append(x)
     return np.stack(out)
+
+
+# --- the plug-in ---------------------------------------------------------------------------------------------
+class BargainingSpec(MechanismSpec):
+    """``mechanics.bargaining``: the challenge model's rules and the scenario engine's rates."""
+
+    rounds_per_step: int = Field(ge=1, le=10)
+    offer_rule: OfferRule
+    probability: ProbabilityRule
+    risk: Literal["knowledge", "endogenous"]
+    trust_floor: Share
+    move_rate: Share
+    precision: Literal["float32", "float64"]
+
+
+@register
+class Bargaining(Mechanism):
+    """Expected-utility bargaining on every issue each month (Bueno de Mesquita 1994, as reconstructed by Scholz,
+    Calbert & Smith 2011): challenges, offers, and a move of ``move_rate`` of the way to the accepted offer;
+    an offer from proposer j is accepted with ``P = floor + (1 - floor) · τ'_ij`` (trust after mediation; this
+    project's choice). Each issue draws its acceptances from its own substream."""
+
+    name = "bargaining"
+    Spec = BargainingSpec
+    reads = ("effective_trust", "concession", "rung")
+
+    @classmethod
+    def streams(cls, section: BargainingSpec, index: Index) -> list[str]:
+        return [f"{cls.name}/{iid}" for iid in index.issues]
+
+    def init(self, world: World) -> None:
+        """The kernels' fixed inputs, (A, I·R) with issues × replicas as the batch, in the kernels' precision
+        (they compute in the float type of their inputs): built once, they do not change over a run."""
+        A, I, R = world.position.shape
+        f = np.dtype(self.section.precision)
+        concession = np.asarray(self.c.move_rate) * world["concession"]                    # (A, A, R)
+        self.kernel_c = world.format_capability.reshape(A, I * R).astype(f)
+        self.kernel_s = world.salience.reshape(A, I * R).astype(f)
+        self.kernel_scale = world.scale.reshape(I * R).astype(f)
+        self.kernel_active = np.ones((A, I * R), bool)
+        self.kernel_concession = np.broadcast_to(concession.astype(f)[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R)
+        self.kernel_risk = (None if self.section.risk == "endogenous"
+                            else np.broadcast_to(world.risk_exponent.astype(f)[:, None, :], (A, I, R)).reshape(A, I * R))
+        self.issue_streams = [f"{self.name}/{iid}" for iid in self.index.issues]
+        self.parties = self.index.actor_role("deal.parties") if "deal.parties" in self.index.roles else []
+        self.deal_issues = self.index.issue_role("deal.issues") if "deal.issues" in self.index.roles else []
+
+    def step(self, world: World) -> None:
+        s = self.section
+        A, I, R = world.position.shape
+        floor = np.asarray(self.c.trust_floor)
+        accept_p = floor + (1.0 - floor) * world["effective_trust"]                         # (A, A, R)
+        for _ in range(s.rounds_per_step):
+            u = np.stack([self.draw(name).uniform(A, A) for name in self.issue_streams], axis=2)   # (A, A, I, R)
+            accept = (u < accept_p[:, :, None, :]).reshape(A, A, I * R)
+            x = world.position.reshape(A, I * R).astype(self.kernel_c.dtype)
+            r = (endogenous_risk(x, self.kernel_c, self.kernel_s, self.kernel_scale, self.kernel_active,
+                                 s.probability) if self.kernel_risk is None else self.kernel_risk)
+            new_x, chosen = bargaining_moves(x, self.kernel_c, self.kernel_s, r, self.kernel_scale,
+                                             self.kernel_active, accept, s.offer_rule, s.probability,
+                                             self.kernel_concession)
+            world.position = new_x.reshape(A, I, R).astype(world.position.dtype)
+            self._log(world, chosen.reshape(A, I, R))
+
+    def _log(self, world: World, chosen: np.ndarray) -> None:
+        if not self.log.active or len(self.parties) != 2:
+            return
+        ix = self.index
+        p, q = self.parties
+        for a, b in ((p, q), (q, p)):
+            for k in self.deal_issues:
+                self.log.record(chosen[a, k] == b, world.step, ix.actors[a], "offer_accepted",
+                                f"{ix.name(a)} accepts {ix.name(b)}'s offer on {ix.label(k)}",
+                                world["rung"], world["rung"])

@@ -12,7 +12,14 @@ Sources
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+from sim.mechanics.base import Mechanism, MechanismSpec, register
+from sim import outcomes as names
+from sim.outcomes import Outcome
+from sim.world import Index, World
 
 
 def compromise(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -20,3 +27,32 @@ def compromise(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     tot = weight.sum(axis=0)
     safe = np.where(tot > 0, tot, 1.0)
     return np.where(tot > 0, (weight * x).sum(axis=0) / safe, x.mean(axis=0))
+
+
+class CompromiseSpec(MechanismSpec):
+    """``mechanics.compromise``: no constants (``enabled: false`` freezes the outcomes at their start)."""
+
+
+@register
+class Compromise(Mechanism):
+    """The expected outcome of every issue each month: the capability × salience weighted mean of positions
+    (Achen 2006; van den Bos 1991). Declares the issue outcomes."""
+
+    name = "compromise"
+    Spec = CompromiseSpec
+
+    @classmethod
+    def streams(cls, section: CompromiseSpec, index: Index) -> list[str]:
+        return []
+
+    @classmethod
+    def outcomes(cls, section: CompromiseSpec, index: Index) -> list[Outcome]:
+        return [Outcome(names.issue_outcome(iid), "quantity", index.issue_labels[iid], _issue(k), "issues")
+                for k, iid in enumerate(index.issues)]
+
+    def step(self, world: World) -> None:
+        world.outcome = compromise(world.position, world.weight)
+
+
+def _issue(k: int) -> Callable[[World], np.ndarray]:
+    return lambda w: w.outcome[k]
