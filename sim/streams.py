@@ -59,9 +59,8 @@ class Substream:
         self._columns = columns
         self._buffers: dict[int, np.ndarray] = {}
         if columns is not None:
-            block, col = np.divmod(columns, BLOCK_SIZE)
-            self._picks = [(int(n), [int(c) for c in col[block == b]])
-                           for n, b in enumerate(block_ids) if np.any(block == b)]
+            block, col = np.divmod(columns, BLOCK_SIZE)          # block: position in block_ids
+            self._picks = [(int(n), [int(c) for c in col[block == n]]) for n in np.unique(block)]
 
     @property
     def width(self) -> int:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.experiment import chunk_plan, iter_replicas_one_by_one, run_chunk, run_experiment, LocalPool, InProcess
-from sim.results import outcomes_frame
-from sim.streams import BlockStreams
+from sim.model import GeoModel
+from sim.results import outcomes_frame, parameters_frame, run_registry
+from sim.streams import BlockStreams, replica_ids
 from tests.conftest import make_spec
 
 
 def _frame(spec, executor=None):
-    return outcomes_frame(run_experiment(spec, executor))
+    return outcomes_frame(run_experiment(spec, executor), run_registry(spec)[0])
 
 
 def test_vectorised_equals_one_by_one(small_spec):
@@ -30,6 +31,8 @@ def test_results_do_not_depend_on_chunk_size_or_workers():
     fc = _frame(a, LocalPool(2))
     assert fa.equals(fb)
     assert fa.equals(fc)
+    pa, pb = parameters_frame(run_experiment(a, InProcess())), parameters_frame(run_experiment(b, LocalPool(2)))
+    assert pa.equals(pb) and len(pa) == 700
 
 
 def test_same_seed_same_result_other_seed_other_result():
@@ -50,14 +53,41 @@ def test_chunk_plan_uses_whole_blocks():
     assert chunk_plan(1, 1024) == [[0]]
 
 
-def test_common_random_numbers_across_scenarios():
-    """Unchanged parameters get identical draws in every scenario: differences are paired."""
-    from sim.state import initial_state
+def _inputs(*overrides: str, seed: int = 3):
+    spec = make_spec(*overrides, "n_runs=256")
+    return spec, GeoModel(spec, BlockStreams(seed, [0]), replica_ids=replica_ids([0]))
 
-    base = make_spec("scenario=status_quo", "n_runs=256")
-    other = make_spec("scenario=russian_mediation", "n_runs=256")
-    s0 = initial_state(base, BlockStreams(3, [0]))
-    s1 = initial_state(other, BlockStreams(3, [0]))
-    us = base.actor_ids.index("us")
-    assert np.array_equal(s0.position[us], s1.position[us])
-    assert np.array_equal(s0.base_position, s1.base_position)   # utilities judged with the same baseline draws
+
+def test_common_random_numbers_across_scenarios():
+    """Inputs a scenario does not change get identical draws in every scenario: differences are paired."""
+    base, m0 = _inputs("scenario=status_quo")
+    other, m1 = _inputs("scenario=grand_bargain")
+    changed = {c.path for c in other.changes}
+    assert "actors.us.position.ukraine_support" in changed
+    for path in m0.inputs.table.paths:
+        if path not in changed:
+            assert np.array_equal(m0.inputs[path], m1.inputs[path]), path
+    assert not np.array_equal(m0.inputs["actors.us.position.ukraine_support"],
+                              m1.inputs["actors.us.position.ukraine_support"])
+    # utilities are judged with the same baseline draws in both
+    assert np.array_equal(m0.world.base_position, m1.world.base_position)
+
+
+def test_an_unrelated_input_changes_no_other_draw():
+    """Fixing one input (as a new or removed input would) leaves every other input's values per replica."""
+    _, m0 = _inputs("scenario=status_quo")
+    _, m1 = _inputs("scenario=status_quo", "actors.turkey.capability=0.1")
+    for path in m0.inputs.table.paths:
+        if path != "actors.turkey.capability":
+            assert np.array_equal(m0.inputs[path], m1.inputs[path]), path
+
+
+def test_uncertainty_all_draws_the_constants_and_knowledge_holds_them():
+    spec, held = _inputs("scenario=status_quo")
+    _, drawn = _inputs("scenario=status_quo", "uncertainty=all")
+    tol = spec.section("deal").tolerance
+    assert np.all(held.inputs["mechanics.deal.tolerance"] == tol.mode)
+    t = drawn.inputs["mechanics.deal.tolerance"]
+    assert np.all((t >= tol.low) & (t <= tol.high)) and t.std() > 0.5
+    assert np.array_equal(held.inputs["actors.us.capability"], drawn.inputs["actors.us.capability"])
+    assert np.array_equal(drawn.mechanisms[-1].c.tolerance, t)          # the deal mechanism sees the drawn values

@@ -18,13 +18,31 @@ from sim.streams import BlockStreams, replica_ids
 from tests.conftest import make_spec
 
 
-def test_actors_are_mesa_agents_viewing_the_state(small_spec):
+def test_actors_are_mesa_agents_with_explicit_parameters(small_spec):
     model = GeoModel(small_spec, BlockStreams(1, [0]), replica_ids=replica_ids([0]))
     assert isinstance(model, mesa.Model)
     assert len(model.agents) == 6 and all(isinstance(a, mesa.Agent) for a in model.agents)
+    assert [a.actor_id for a in model.actors] == small_spec.actor_ids          # activated in knowledge-base order
     us = model.actors_by_id["us"]
-    us.position[0, :] = 42.0                          # a view, not a copy
-    assert np.all(model.state.position[us.index, 0] == 42.0)
+    assert np.array_equal(us.params.resolve, model.inputs["actors.us.resolve"])
+    assert not hasattr(us, "spec")
+    us.position(model.world)[0, :] = 42.0             # a view of the world, not a copy
+    assert np.all(model.world.position[us.index, 0] == 42.0)
+
+
+def test_actors_decide_before_the_mechanisms_step(small_spec):
+    """Each month starts with every actor writing its propensities; the escalation reads them."""
+    model = GeoModel(small_spec, BlockStreams(1, [0]), replica_ids=replica_ids([0]))
+    model.step()
+    w, us, iran = model.world, model.actors_by_id["us"], model.actors_by_id["iran"]
+    d = small_spec.decisions.retaliation.mode
+    expected = d * us.params.resolve * np.where(w["deal"], small_spec.decisions.deal_retaliation_restraint.mode, 1)
+    assert np.allclose(w["p_retaliate"][us.index], expected) or np.any(w["deal"])
+    assert np.all(w["p_counter"][iran.index] > 0)
+    israel = model.actors_by_id["israel"]
+    assert israel.params.spoiler and not us.params.spoiler
+    assert np.all((w["p_spoil"][israel.index] >= 0) & (w["p_spoil"][israel.index] <= 1))
+    assert np.all(w["p_spoil"][us.index] == 0)
 
 
 @given(seed=st.integers(0, 2**32 - 1), scenario=st.sampled_from(
@@ -55,7 +73,7 @@ def _deterministic_cfg(order):
             "scenario=grand_bargain", "n_runs=256", "steps=8", "mechanics.bargaining.trust_floor=1.0",
             "mechanics.exchange.trust_floor=1.0", "mechanics.escalation.incident_base=0",
             "mechanics.escalation.incident_proxy=0", "mechanics.escalation.deescalation=0",
-            "mechanics.escalation.spoiler_rate=0", "mechanics.deal.ratify=0"]))
+            "decisions.spoiler_rate=0", "mechanics.deal.ratify=0"]))
     cfg = copy.deepcopy(cfg)
 
     def fix(node):
@@ -79,7 +97,7 @@ def test_actor_order_changes_nothing():
         return run_chunk(build_spec(cfg, baseline=kb), [0]).outcomes
 
     a, b = run(forward), run(shuffled)
-    assert set(a) == set(b)
+    assert set(a) == set(b) and len(a) > 10
     for name in a:
         assert np.allclose(a[name], b[name], atol=1e-9), name
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim import outcomes as names
 from sim.validation.data import load_icb
 
 #: ICB (COW-style) codes of Middle East actors: Israel, Egypt, Syria, Jordan, Lebanon, Iraq, Iran, Saudi Arabia,
@@ -110,11 +111,13 @@ def engine_rates(scenario: str = "status_quo", n_runs: int = 5000, seed: int | N
     """The escalation ladder's rates for one scenario, on ICB's scale (see :data:`KEY_GROUPS` for the mapping)."""
     from sim.run import compose_spec
     from sim.experiment import run_experiment
-    from sim.results import outcomes_frame
+    from sim.mechanics.escalation import STRIKE_RUNG
+    from sim.results import outcomes_frame, run_registry
 
     overrides = [f"scenario={scenario}", f"n_runs={n_runs}", "report=false"]
     if seed is not None:
         overrides.append(f"seed={seed}")
-    out = outcomes_frame(run_experiment(compose_spec(*overrides)))
-    return {"p_war": float(out["war"].mean()), "p_serious": float((out["max_escalation"] >= 4).mean()),
-            "p_compromise": float(out["deal_step"].notna().mean())}
+    spec = compose_spec(*overrides)
+    out = outcomes_frame(run_experiment(spec), run_registry(spec)[0])
+    return {"p_war": float(out[names.WAR].mean()), "p_serious": float((out[names.MAX_RUNG] >= STRIKE_RUNG).mean()),
+            "p_compromise": float(out[names.DEAL_EVER].mean())}
