@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import Container, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim import PROJECT_ROOT
@@ -144,10 +144,17 @@ def compose_config(overrides: list[str], config_name: str = "config") -> DictCon
 
 
 def plain(cfg: DictConfig) -> dict[str, Any]:
-    data = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(data, dict)
-    data.pop("hydra", None)
-    return data  # type: ignore[return-value]
+    """The composed config as plain data, interpolations resolved, without Hydra's own ``hydra`` node.
+
+    The ``hydra`` node is left out before resolving: it holds values Hydra only sets once the job runs.
+    """
+    data: dict[str, Any] = {}
+    for key in cfg.keys():
+        if key == "hydra":
+            continue
+        value = cfg[key]
+        data[str(key)] = OmegaConf.to_container(value, resolve=True) if isinstance(value, Container) else value
+    return data
 
 
 _baseline: list[Any] = []      # [stamp, KnowledgeBase] once loaded

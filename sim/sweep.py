@@ -2,6 +2,9 @@
 
 Hydra runs the jobs of ``python -m sim -m ...`` but does not aggregate them; :class:`SweepAggregator` is a Hydra
 callback (registered in ``conf/config.yaml``) that does, in the launching process, whichever launcher ran them.
+
+Hydra instantiates the callback for every run and sweep, so this module imports only light things at module level;
+pandas, the results writer and the report are imported when a sweep is aggregated.
 """
 
 from __future__ import annotations
@@ -9,21 +12,25 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.results import write_parquet
-from sim.runs import job_dirs
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
 
 def sweep_table(sweep_dir: Path) -> pd.DataFrame:
     """One row per completed job: its overrides (one column per swept key) and summary figures."""
+    import pandas as pd
+
+    from sim.outcomes import MAX_RUNG, issue_outcome
+    from sim.runs import job_dirs
+
     rows = []
     for d in job_dirs(sweep_dir):
         summary_file = d / "summary.json"
@@ -36,18 +43,21 @@ def sweep_table(sweep_dir: Path) -> pd.DataFrame:
             key, _, value = o.partition("=")
             row[key.lstrip("+~")] = value
         p = summary["probabilities"]
-        row.update({"p_deal": p["deal"]["p"], "p_deal_se": p["deal"]["se"], "p_war": p["war"]["p"],
-                    "p_war_se": p["war"]["se"],
-                    "mean_max_escalation": sum(r["rung"] * r["p"] for r in p["max_rung"])})
+        for name, prob in p.items():  # every probability outcome: p_<name>, p_<name>_se
+            if isinstance(prob, dict) and "p" in prob:
+                row[f"p_{name}"], row[f"p_{name}_se"] = prob["p"], prob["se"]
+        row[f"mean_{MAX_RUNG}"] = sum(r["rung"] * r["p"] for r in p["max_rung"])
         for iid, o in summary["outcomes"].items():
-            row[f"median_outcome_{iid}"] = o["q50"]
-            row[f"median_outcome_{iid}_se"] = o["q50_se"]
+            row[f"median_{issue_outcome(iid)}"] = o["q50"]
+            row[f"median_{issue_outcome(iid)}_se"] = o["q50_se"]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def aggregate(sweep_dir: Path, *, report: bool = True) -> Path:
     """Write ``sweep.parquet`` (and ``sweep.html``) for a finished multirun folder."""
+    from sim.io import write_parquet
+
     table = sweep_table(sweep_dir)
     out = sweep_dir / "sweep.parquet"
     write_parquet(out, table)
