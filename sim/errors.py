@@ -82,7 +82,7 @@ _BUILTIN_ALLOWED: dict[str, str] = {
 }
 
 
-def _explain(err: dict[str, Any]) -> str:
+def _explain(err: Any) -> str:
     """The tail of the report for one of pydantic's own errors."""
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     if kind == "missing":

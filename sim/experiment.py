@@ -106,7 +106,7 @@ def run_experiment(spec: RunSpec, executor: Executor | None = None,
     executor = executor or choose_executor(spec, len(chunks))
     out: list[ChunkResult] = []
     for res in executor.map(spec, chunks):
-        if out:
+        if out and out[0].hist is not None and res.hist is not None:
             out[0].hist += res.hist
             res.hist = None
         out.append(res)

@@ -33,7 +33,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2, default=_json_default)))
+    def write(p: Path) -> None:
+        p.write_text(json.dumps(data, indent=2, default=_json_default))
+    atomic_write(path, write)
 
 
 def write_parquet(path: Path, df: pd.DataFrame) -> None:

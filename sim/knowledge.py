@@ -7,9 +7,9 @@ that can be found in it with grep) or says ``assumption`` and why. Mistakes surf
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import yaml
@@ -172,6 +172,9 @@ class Multiplier(Uncertain):
     bounds: ClassVar[tuple[float, float] | None] = (0.0, 10.0)
 
 
+U = TypeVar("U", bound=Uncertain)
+
+
 class Article(ConfigModel):
     """One seed article behind the baseline."""
 
@@ -224,11 +227,10 @@ class Relations(ConfigModel):
     trust: dict[str, Share]
 
 
-def _pairs(given: dict[str, Uncertain], actors: list[str], sep: str, path: str, ordered: bool
-           ) -> dict[str, Uncertain]:
+def _pairs(given: dict[str, U], actors: list[str], sep: str, path: str, ordered: bool) -> dict[str, U]:
     """Check relation keys ``a<sep>b`` and return them complete, in actor order (unordered pairs made canonical)."""
     kind = "ordered pair" if ordered else "unordered pair"
-    out: dict[str, Uncertain] = {}
+    out: dict[str, U] = {}
     for key, value in given.items():
         at = f"{path}.{key}"
         parts = [p.strip() for p in key.split(sep)]
@@ -307,7 +309,7 @@ class KnowledgeBase(ConfigModel):
         out += [(f"relations.trust.{k}", v) for k, v in self.relations.trust.items()]
         return out
 
-    def _matrix(self, values: dict[str, Uncertain], symmetric: bool, field: str) -> np.ndarray:
+    def _matrix(self, values: Mapping[str, Uncertain], symmetric: bool, field: str) -> np.ndarray:
         if field not in ("low", "mode", "high"):
             raise ValueError(f"field must be 'low', 'mode' or 'high', not {field!r}")
         index = {a: i for i, a in enumerate(self.actor_ids)}
@@ -345,8 +347,10 @@ def iter_sources(kb: KnowledgeBase) -> Iterator[tuple[str, Source]]:
         yield f"{path}.source", value.source
 
 
-def check_sources_exist(kb: KnowledgeBase, seeds_dir: Path = DEFAULT_SEEDS_DIR, *, origin: str = "knowledge base") -> None:
-    """Raise :class:`ConfigError` unless every cited seed file exists and every ``where`` phrase occurs in it."""
+def check_sources_exist(kb: KnowledgeBase, seeds_dir: Path = DEFAULT_SEEDS_DIR, *, origin: str = "knowledge base",
+                        extra: list[tuple[str, Source]] | None = None) -> None:
+    """Raise :class:`ConfigError` unless every cited seed file exists and every ``where`` phrase occurs in it
+    (the knowledge base's sources and any ``extra`` ones, e.g. the mechanism constants')."""
     seeds_dir = Path(seeds_dir)
     available = sorted(p.name for p in seeds_dir.glob("*.txt"))
     listing = ", ".join(available[:8]) + (", …" if len(available) > 8 else "")
@@ -359,7 +363,7 @@ def check_sources_exist(kb: KnowledgeBase, seeds_dir: Path = DEFAULT_SEEDS_DIR, 
     for i, article in enumerate(kb.baseline.articles):
         if article.file not in available:
             raise missing(f"baseline.articles.{i}.file", article.file)
-    for path, source in iter_sources(kb):
+    for path, source in [*iter_sources(kb), *(extra or [])]:
         if source.seed in (ASSUMPTION, LITERATURE):
             continue
         if source.seed not in available:

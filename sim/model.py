@@ -14,6 +14,8 @@ and there is no Python loop over replicas.
 
 from __future__ import annotations
 
+from typing import Any
+
 import mesa
 import numpy as np
 
@@ -94,7 +96,7 @@ class GeoModel(mesa.Model):
         self.recorder = Recorder(spec, self.world, n_stored, n_live=len(replica_ids))
 
     # --- construction -----------------------------------------------------------------------------------------
-    def _bind(self, values: dict[str, np.ndarray], streams: BlockStreams) -> list[Mechanism]:
+    def _bind(self, values: dict[str, np.ndarray], streams: BlockStreams) -> list[Mechanism[Any]]:
         registry = load_all()
         declared = declared_streams(self.spec, self.index)
         out = []

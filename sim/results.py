@@ -74,9 +74,9 @@ def trajectories_frame(spec: RunSpec, chunks: list[ChunkResult]) -> pd.DataFrame
 
 def quantiles_frame(spec: RunSpec, chunks: list[ChunkResult]) -> pd.DataFrame:
     """Per-step quantiles and means over all replicas, from the merged histograms."""
-    hist = sum(c.hist for c in chunks if c.hist is not None)
+    hist = np.sum([c.hist for c in chunks if c.hist is not None], axis=0)
     sums = np.concatenate([c.sums for c in chunks], axis=-1).sum(axis=-1)    # block order: chunking-invariant
-    counts = sum(c.counts for c in chunks)
+    counts = np.sum([c.counts for c in chunks], axis=0)
     q = histogram_quantiles(hist, QUANTILES)                       # (T, V, 5)
     variables = ["escalation", *[names.issue_outcome(i) for i in spec.issue_ids]]
     rows = []

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from sim.errors import ConfigError, closest, describe_validation_error, show
-from sim.knowledge import KnowledgeBase, Multiplier, Share, Source, Uncertain
+from sim.knowledge import DEFAULT_SEEDS_DIR, KnowledgeBase, Multiplier, Share, Source, Uncertain, check_sources_exist
 from sim.mechanics.base import MechanismSpec, load_all
 from sim.streams import BLOCK_SIZE
 
@@ -202,6 +202,10 @@ def build_spec(cfg: dict[str, Any], *, origin: str = "config", overrides: list[s
         _check_references(mechanics, kb)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
+    constants = [(f"decisions.{n}.source", u.source) for n, u in rest.decisions.uncertain()]
+    constants += [(f"mechanics.{m}.{n}.source", u.source) for m, sec in mechanics.items() for n, u in sec.uncertain()]
+    if DEFAULT_SEEDS_DIR.is_dir():
+        check_sources_exist(kb, origin=origin, extra=constants)
     return RunSpec(run=run, about=rest.about, knowledge=kb, decisions=rest.decisions, mechanics=mechanics,
                    schedule=schedule, changes=scenario_changes(kb, base), overrides=list(overrides or []))
 

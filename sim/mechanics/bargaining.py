@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -52,7 +52,7 @@ CONFRONTATION, COMPROMISE, CAPITULATION, NO_OFFER = 0, 1, 2, 3
 #: Pairwise elements (A × A × columns) per block, by float type. Measured best for six actors (bench/README.md):
 #: float64 1,024 columns (295 kB per (A, A, n) buffer; of 256-5,120), float32 5,120 columns (737 kB; of 512-10,240):
 #: smaller blocks pay more Python overhead per element, larger ones more cache misses. Results do not depend on it.
-_BLOCK_PAIRS = {np.float64: 36 * 1024, np.float32: 36 * 5120}
+_BLOCK_PAIRS: dict[type, int] = {np.float64: 36 * 1024, np.float32: 36 * 5120}
 
 
 def _pow(base: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -163,7 +163,7 @@ def float_type(x: np.ndarray) -> type:
     return np.float32 if np.asarray(x).dtype == np.float32 else np.float64
 
 
-def _batch(x: np.ndarray, scale: np.ndarray, active: np.ndarray, *per_actor: np.ndarray | None):
+def _batch(x: np.ndarray, scale: np.ndarray | float, active: np.ndarray, *per_actor: np.ndarray | None) -> Any:
     """Inputs as (A, N) positions, (N,) scale, (A, N) active and (A, N) views of the per-actor arrays, the floats
     in the precision of ``x`` (:func:`float_type`)."""
     dtype = float_type(x)
@@ -324,7 +324,7 @@ def _concede(x: np.ndarray, target: np.ndarray, concession: np.ndarray, ws: _Scr
     np.add(xi, move, out=target)
 
 
-def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray, target: np.ndarray, eu_ij: np.ndarray,
+def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: np.ndarray, eu_ij: np.ndarray,
             eu_ji: np.ndarray, rule: OfferRule, ws: _Scratch) -> tuple[np.ndarray, np.ndarray]:
     """One block of :func:`choose_offers` (``valid`` already combines offers and vetoes; C-contiguous arrays).
 
@@ -338,6 +338,7 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray, target: np.ndarr
     score = np.subtract(target, xi, out=ws("v", shape))
     np.abs(score, out=score)                                          # the move
     if rule != "smallest_move":
+        assert kind is not None, "the offer types are computed for this rule"
         if rule == "scholz_code":
             a, b = np.abs(eu_ij), np.abs(eu_ji)
             den = np.where(a + b > 0, a + b, 1.0)
@@ -526,7 +527,7 @@ def choose_offers(x: np.ndarray, offers: Offers, accept: np.ndarray | None = Non
         valid = np.not_equal(kind[..., sl], NO_OFFER, out=ws("valid", shape, bool))
         if accept is not None:
             valid &= accept[..., sl]
-        tg = ws("target", shape, target.dtype)
+        tg = ws("target", shape, target.dtype)  # type: ignore[arg-type]
         tg[...] = target[..., sl]
         new_x[:, sl], chosen[:, sl] = _choose(x[:, sl], valid, kind[..., sl], tg, eu_ij[..., sl],
                                               eu_ji[..., sl], rule, ws)
@@ -601,7 +602,7 @@ def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, activ
     ``risk`` is ``"endogenous"`` (recomputed each round from security, as Scholz et al.) or fixed exponents (A, N).
     ``scale`` defaults to the initial range of the active positions.
     """
-    x = np.asarray(x0, dtype=float_type(x0))
+    x: np.ndarray = np.asarray(x0, dtype=float_type(x0))
     act = np.ones_like(x, dtype=bool) if active is None else active
     if scale is None:
         hi = np.where(act, x, -np.inf).max(axis=0)
@@ -629,7 +630,7 @@ class BargainingSpec(MechanismSpec):
 
 
 @register
-class Bargaining(Mechanism):
+class Bargaining(Mechanism[BargainingSpec]):
     """Expected-utility bargaining on every issue each month (Bueno de Mesquita 1994, as reconstructed by Scholz,
     Calbert & Smith 2011): challenges, offers, and a move of ``move_rate`` of the way to the accepted offer;
     an offer from proposer j is accepted with ``P = floor + (1 - floor) · τ'_ij`` (trust after mediation; this

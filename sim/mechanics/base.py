@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from sim.events import EventLog
     from sim.streams import BlockStreams, Substream
     from sim.world import Index, World
+
+
+#: A reference a section makes: ``(field path within the section, value, "actor" | "issue")``.
+Ref = tuple[str, "str | None", Literal["actor", "issue"]]
 
 
 class MechanismSpec(BaseModel):
@@ -49,7 +53,7 @@ class MechanismSpec(BaseModel):
             if isinstance(value, Uncertain):
                 yield name, value
 
-    def references(self) -> list[tuple[str, str | None, Literal["actor", "issue"]]]:
+    def references(self) -> list[Ref]:
         """``(field path within the section, value, kind)`` of every actor or issue the section names."""
         return []
 
@@ -90,16 +94,18 @@ class Draws:
         return self._streams.substream(name)
 
 
-class Mechanism(ABC):
-    """A plug-in bound to one chunk of replicas. Subclasses set ``name`` and ``Spec``."""
+S = TypeVar("S", bound=MechanismSpec)
+
+
+class Mechanism(ABC, Generic[S]):
+    """A plug-in bound to one chunk of replicas, generic in its spec section. Subclasses set ``name``, ``Spec``."""
 
     name: ClassVar[str]
     Spec: ClassVar[type[MechanismSpec]]
     #: World fields the mechanism reads but does not own (checked when the model is built).
     reads: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, section: MechanismSpec, index: "Index", constants: Constants, draws: Draws,
-                 log: "EventLog"):
+    def __init__(self, section: S, index: "Index", constants: Constants, draws: Draws, log: "EventLog"):
         self.section = section
         self.index = index
         self.c = constants
@@ -128,10 +134,12 @@ class Mechanism(ABC):
         """Advance one month (called only when enabled)."""
 
 
-#: Registered mechanism classes by name (= spec section = substream prefix).
-REGISTRY: dict[str, type[Mechanism]] = {}
+M = TypeVar("M", bound="Mechanism[Any]")
 
-def register(cls: type[Mechanism]) -> type[Mechanism]:
+#: Registered mechanism classes by name (= spec section = substream prefix).
+REGISTRY: dict[str, type[Mechanism[Any]]] = {}
+
+def register(cls: type[M]) -> type[M]:
     """Class decorator: add a mechanism to the registry under ``cls.name``."""
     if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
         raise ValueError(f"two mechanisms named {cls.name!r}")
@@ -139,7 +147,7 @@ def register(cls: type[Mechanism]) -> type[Mechanism]:
     return cls
 
 
-def load_all() -> dict[str, type[Mechanism]]:
+def load_all() -> dict[str, type[Mechanism[Any]]]:
     """Import every module of ``sim.mechanics`` (registering its mechanism) and return the registry."""
     import importlib
     import pkgutil

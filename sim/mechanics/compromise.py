@@ -34,7 +34,7 @@ class CompromiseSpec(MechanismSpec):
 
 
 @register
-class Compromise(Mechanism):
+class Compromise(Mechanism[CompromiseSpec]):
     """The expected outcome of every issue each month: the capability × salience weighted mean of positions
     (Achen 2006; van den Bos 1991). Declares the issue outcomes."""
 

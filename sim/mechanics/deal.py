@@ -19,13 +19,11 @@ rung drops by ``deescalation`` at signing. Each month it collapses with
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from pydantic import Field
 
 from sim.knowledge import Percent, Share
-from sim.mechanics.base import Mechanism, MechanismSpec, register
+from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim import outcomes as names
 from sim.outcomes import Outcome
 from sim.mechanics.escalation import TOP_RUNG
@@ -72,9 +70,9 @@ class DealSpec(MechanismSpec):
     spoiler_hazard: Share
     collapse_trust_retained: Share
 
-    def references(self) -> list[tuple[str, str | None, Literal["actor", "issue"]]]:
-        return ([(f"parties.{n}", a, "actor") for n, a in enumerate(self.parties)]
-                + [(f"issues.{n}", i, "issue") for n, i in enumerate(self.issues)])
+    def references(self) -> list[Ref]:
+        refs: list[Ref] = [(f"parties.{n}", a, "actor") for n, a in enumerate(self.parties)]
+        return refs + [(f"issues.{n}", i, "issue") for n, i in enumerate(self.issues)]
 
     def check(self, actors: list[str], issues: list[str]) -> str | None:
         if self.parties[0] == self.parties[1]:
@@ -86,7 +84,7 @@ class DealSpec(MechanismSpec):
 
 
 @register
-class Deal(Mechanism):
+class Deal(Mechanism[DealSpec]):
     """Signing and collapse of a deal: two-level ratification (Putnam 1988), durability of agreements under
     violence (Fortna 2003); terms at the parties' Nash bargaining point (the weighted mean)."""
 

@@ -26,13 +26,11 @@ Per month, with uniforms drawn for every replica whether used or not (common ran
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 from pydantic import Field
 
 from sim.knowledge import Multiplier, Share
-from sim.mechanics.base import Mechanism, MechanismSpec, register
+from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim import outcomes as names
 from sim.outcomes import Outcome
 from sim.world import Index, World
@@ -112,13 +110,13 @@ class EscalationSpec(MechanismSpec):
     deal_deescalation_boost: Multiplier
     trust_erosion: Share
 
-    def references(self) -> list[tuple[str, str | None, Literal["actor", "issue"]]]:
-        return ([("proxy_sponsor", self.proxy_sponsor, "actor"), ("proxy_issue", self.proxy_issue, "issue")]
-                + [(f"targets.{n}", t, "actor") for n, t in enumerate(self.targets)])
+    def references(self) -> list[Ref]:
+        refs: list[Ref] = [("proxy_sponsor", self.proxy_sponsor, "actor"), ("proxy_issue", self.proxy_issue, "issue")]
+        return refs + [(f"targets.{n}", t, "actor") for n, t in enumerate(self.targets)]
 
 
 @register
-class Escalation(Mechanism):
+class Escalation(Mechanism[EscalationSpec]):
     """The escalation ladder (Kahn 1965) with chance incidents; rates checked against ICB (Brecher &
     Wilkenfeld 2000); resolve-driven retaliation (Fearon 1994); restraint under agreements (Fortna 2003)."""
 

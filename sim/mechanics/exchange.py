@@ -29,13 +29,11 @@ the gains are computed with j's saliences (j is the party to the exchange).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.knowledge import Share
-from sim.mechanics.base import Mechanism, MechanismSpec, register
+from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim.mechanics.compromise import compromise
 from sim.world import Index, World
 
@@ -108,8 +106,8 @@ class ExchangeSpec(MechanismSpec):
     trust_floor: Share
     links: list[ExchangeLink] = Field(max_length=16)
 
-    def references(self) -> list[tuple[str, str | None, Literal["actor", "issue"]]]:
-        refs: list[tuple[str, str | None, Literal["actor", "issue"]]] = []
+    def references(self) -> list[Ref]:
+        refs: list[Ref] = []
         for n, link in enumerate(self.links):
             refs += [(f"links.{n}.{f}", getattr(link, f), "actor") for f in ("a", "b", "delivered_by")]
             refs += [(f"links.{n}.{f}", getattr(link, f), "issue") for f in ("issue_a", "issue_b")]
@@ -122,7 +120,7 @@ class ExchangeSpec(MechanismSpec):
 
 
 @register
-class Exchange(Mechanism):
+class Exchange(Mechanism[ExchangeSpec]):
     """Issue linkage and equal-gain exchange of positions (Stokman & van Oosten 1994); the brokered exchange is
     this project's extension."""
 

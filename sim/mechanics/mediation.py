@@ -21,13 +21,11 @@ State it adds: ``mediated`` (R,) whether a mediator acts, ``effective_trust`` (A
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from pydantic import Field
 
 from sim.knowledge import Share
-from sim.mechanics.base import Mechanism, MechanismSpec, register
+from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim.world import World
 
 
@@ -78,11 +76,11 @@ class MediationSpec(MechanismSpec):
     sidelined: list[str]
     sideline_factor: Share
 
-    def references(self) -> list[tuple[str, str | None, Literal["actor", "issue"]]]:
-        return ([("mediator", self.mediator, "actor")]
-                + [(f"parties.{n}", a, "actor") for n, a in enumerate(self.parties)]
-                + [(f"issues.{n}", i, "issue") for n, i in enumerate(self.issues)]
-                + [(f"sidelined.{n}", a, "actor") for n, a in enumerate(self.sidelined)])
+    def references(self) -> list[Ref]:
+        refs: list[Ref] = [("mediator", self.mediator, "actor")]
+        refs += [(f"parties.{n}", a, "actor") for n, a in enumerate(self.parties)]
+        refs += [(f"issues.{n}", i, "issue") for n, i in enumerate(self.issues)]
+        return refs + [(f"sidelined.{n}", a, "actor") for n, a in enumerate(self.sidelined)]
 
     def check(self, actors: list[str], issues: list[str]) -> str | None:
         if self.mediator is not None and self.mediator in self.parties:
@@ -91,7 +89,7 @@ class MediationSpec(MechanismSpec):
 
 
 @register
-class Mediation(Mechanism):
+class Mediation(Mechanism[MediationSpec]):
     """Relayed offers, credibility through standing and bias (after Kydd 2003; Bercovitch & Houston 1996);
     sidelined actors weigh less in the format. The equations are this project's extension."""
 

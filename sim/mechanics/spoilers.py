@@ -14,12 +14,10 @@ multiplies the second deal party's trust in the first by ``trust_retained`` and 
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from sim.knowledge import Multiplier, Share
-from sim.mechanics.base import Mechanism, MechanismSpec, register
+from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim.mechanics.escalation import STRIKE_RUNG, TOP_RUNG, raise_to
 from sim.world import Index, World
 
@@ -31,7 +29,7 @@ class SpoilersSpec(MechanismSpec):
     window: Multiplier
     trust_retained: Share
 
-    def references(self) -> list[tuple[str, str | None, Literal["actor", "issue"]]]:
+    def references(self) -> list[Ref]:
         return [(f"actors.{n}", a, "actor") for n, a in enumerate(self.actors)]
 
     def roles(self) -> dict[str, tuple[str, ...]]:
@@ -39,7 +37,7 @@ class SpoilersSpec(MechanismSpec):
 
 
 @register
-class Spoilers(Mechanism):
+class Spoilers(Mechanism[SpoilersSpec]):
     """Spoiler strikes against a deal that is near or in force (Stedman 1997)."""
 
     name = "spoilers"

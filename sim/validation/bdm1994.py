@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -30,7 +32,7 @@ def replicate(data_dir: str | Path | None = None, rule: str = "scholz_code", pro
     x = df["Position"].to_numpy(float)[:, None]
     c = df["Capability"].to_numpy(float)[:, None]
     s = df["Salience"].to_numpy(float)[:, None] / 100.0
-    traj = bg.simulate(x, c, s, rounds, rule=rule, probability=probability)
+    traj = bg.simulate(x, c, s, rounds, rule=cast(bg.OfferRule, rule), probability=cast(bg.ProbabilityRule, probability))
     med = [float(bg.weighted_median(traj[t], c * s)[0]) for t in range(1, rounds + 1)]
     return {"median_by_round": med, "final": med[-1], "initial": float(bg.weighted_median(x, c * s)[0]),
             "scholz": list(SCHOLZ_MEDIANS), "actual": ACTUAL_OUTCOME, "rule": rule, "probability": probability}

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -229,7 +231,8 @@ def run_trajectories(issues: DeuIssues, cfg: Deu3Config, n_runs: int, seed: int,
         res = {nm: np.empty((rounds + 1, X.shape[1])) for nm in names}
         for lo in range(0, X.shape[1], chunk):
             sl = slice(lo, lo + chunk)
-            traj = bg.simulate(X[:, sl], C[:, sl], S[:, sl], rounds, rule=cfg.rule, probability=cfg.probability)
+            traj = bg.simulate(X[:, sl], C[:, sl], S[:, sl], rounds, rule=cast(bg.OfferRule, cfg.rule),
+                               probability=cast(bg.ProbabilityRule, cfg.probability))
             wcs, ws = C[:, sl] * S[:, sl], S[:, sl]
             for t in range(rounds + 1):
                 res["mean_cs"][t, sl] = bg.weighted_mean(traj[t], wcs)

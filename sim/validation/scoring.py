@@ -58,7 +58,8 @@ def cluster_bootstrap(values: np.ndarray | dict[str, np.ndarray], clusters: np.n
     independent). ``stat`` defaults to the mean. Returns ``(estimate, lo, hi)``.
     """
     as_dict = isinstance(values, dict)
-    data = {k: np.asarray(v, float) for k, v in values.items()} if as_dict else {"v": np.asarray(values, float)}
+    data = ({k: np.asarray(v, float) for k, v in values.items()} if isinstance(values, dict)
+            else {"v": np.asarray(values, float)})
     if stat is None:
         if as_dict:
             raise ValueError("give stat for dict values")
