@@ -81,25 +81,31 @@ def choose_baseline(runs: Sequence[RunData]) -> int:
     return next((i for i, r in enumerate(runs) if r.scenario_name == "status_quo"), 0)
 
 
-def _quantities(run: RunData) -> list[tuple[str, str, str, float]]:
-    """(kind, key, column, scale): the compared quantities; probabilities are shown in percentage points."""
-    out = [("probability", "deal", "deal", 100.0), ("probability", "war", "war", 100.0)]
-    out += [("outcome", i, f"outcome_{i}", 1.0) for i in run.issue_ids]
-    out += [("utility", a, f"utility_{a}", 1.0) for a in run.actor_ids]
-    return out
+#: Kinds of outcome compared as differences of means, in the order the page shows them.
+COMPARED_KINDS: tuple[str, ...] = ("probability", "quantity", "utility")
+
+
+def _quantities(run: RunData) -> list[tuple[str, str, float]]:
+    """(kind, outcome name, scale): the registry's probabilities, quantities and utilities, grouped by kind in
+    registry order; probabilities are shown in percentage points."""
+    return [(kind, name, 100.0 if kind == "probability" else 1.0)
+            for kind in COMPARED_KINDS for name in run.of_kind(kind)]
 
 
 def difference_table(runs: Sequence[RunData], baseline: int) -> pd.DataFrame:
-    """One row per (run other than the baseline, quantity): baseline mean, run mean, difference and interval."""
+    """One row per (run other than the baseline, outcome of the baseline's registry that the run also has):
+    ``kind`` and ``key`` (the outcome's kind and name), baseline mean, run mean, difference and interval."""
     base = runs[baseline]
     rows = []
     for i, run in enumerate(runs):
         if i == baseline:
             continue
         paired = can_pair(base, run)
-        for kind, key, col, scale in _quantities(base):
-            a = base.outcomes[col].to_numpy(dtype=float)
-            b = run.outcomes[col].to_numpy(dtype=float)
+        for kind, key, scale in _quantities(base):
+            if key not in run.outcomes:
+                continue
+            a = base.outcomes[key].to_numpy(dtype=float)
+            b = run.outcomes[key].to_numpy(dtype=float)
             d = difference(a, b, paired)
             rows.append({"run": i, "kind": kind, "key": key, "baseline_mean": scale * a.mean(),
                          "run_mean": scale * b.mean(), "estimate": scale * d.estimate, "se": scale * d.se,

@@ -7,19 +7,23 @@ A *run folder* holds one Monte Carlo experiment; a *multirun folder* (Hydra ``-m
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from sim import outcomes as names
 
 #: Files a complete run folder must hold.
 REQUIRED_FILES: tuple[str, ...] = ("spec.json", "manifest.json", "summary.json", "outcomes.parquet")
 #: Tables a run may lack (then read as empty tables with the contract's columns).
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
-    "trajectories.parquet": ("replica", "step", "escalation", "deal"),
+    "trajectories.parquet": ("replica", "step", "escalation", names.DEAL),
     "trajectory_quantiles.parquet": ("step", "variable", "q05", "q25", "q50", "q75", "q95", "mean"),
     "events.parquet": ("replica", "step", "actor", "event", "description", "rung_before", "rung_after"),
 }
@@ -28,6 +32,73 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
 #: Overrides left out of run labels: the scenario (already named) and settings that do not change results.
 _LABEL_SKIP = ("scenario=", "hydra.", "workers=", "chunk_size=", "report=", "trajectory_replicas=",
                "event_replicas=")
+
+
+#: Registry entries for run folders written before ``spec.json`` carried ``outcomes``: (kind, label, group, dtype),
+#: grouped as the engine groups them (the escalation mechanism's outcomes, then the deal mechanism's).
+_LEGACY: dict[str, tuple[str, str, str, str]] = {
+    name: (kind, text, group, dtype)
+    for group, entries in (
+        ("escalation", ((names.MAX_RUNG, "rung", "highest rung reached", "int8"),
+                        (names.FINAL_RUNG, "rung", "rung at the end", "int8"),
+                        (names.WAR, "probability", "regional war", "bool"))),
+        ("deal", ((names.DEAL, "probability", "deal in force at the end", "bool"),
+                  (names.DEAL_EVER, "probability", "deal ever signed", "bool"),
+                  (names.DEAL_BROKEN, "probability", "deal signed, then collapsed", "bool"),
+                  (names.DEAL_STEP, "step", "month the deal was first signed", "int32"))),
+    )
+    for name, kind, text, dtype in entries
+}
+
+
+def fallback_registry(columns: Iterable[str], spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A registry document derived from outcome column names, for run folders whose ``spec.json`` has none.
+
+    Known names get their kind (labels without the spec's wording, e.g. "deal in force at the end"); issue and
+    utility columns are labelled with the issue's label and the actor's name from ``spec.json``; anything else
+    is a quantity labelled with its name.
+    """
+    issues, actors = spec.get("issues", {}), spec.get("actors", {})
+    out = []
+    for col in columns:
+        if col == "replica":
+            continue
+        if col in _LEGACY:
+            kind, text, group, dtype = _LEGACY[col]
+        elif col.startswith(names.ISSUE_PREFIX):
+            iid = col.removeprefix(names.ISSUE_PREFIX)
+            kind, group, dtype = "quantity", "issues", "float64"
+            text = str(issues.get(iid, {}).get("label") or iid.replace("_", " "))
+        elif col.startswith(names.UTILITY_PREFIX):
+            aid = col.removeprefix(names.UTILITY_PREFIX)
+            kind, group, dtype = "utility", "utilities", "float64"
+            text = str(actors.get(aid, {}).get("name") or aid)
+        else:
+            kind, text, group, dtype = "quantity", col.replace("_", " "), "", "float64"
+        out.append({"name": col, "kind": kind, "label": text, "group": group, "dtype": dtype})
+    return out
+
+
+def registry_for(spec: dict[str, Any], columns: Iterable[str]) -> list[dict[str, Any]]:
+    """The outcome registry of a run: ``spec.json``'s ``outcomes``, else one derived from ``columns``."""
+    registry = spec.get("outcomes")
+    if isinstance(registry, list) and registry:
+        return [dict(o) for o in registry]
+    return fallback_registry(columns, spec)
+
+
+def common_subject(labels: Iterable[str]) -> str | None:
+    """The words several labels start with (``US–Iran nuclear deal`` for the deal's outcomes), None if fewer
+    than two labels or no shared start."""
+    words = [str(t).split() for t in labels]
+    if len(words) < 2:
+        return None
+    shared: list[str] = []
+    for column in zip(*words):
+        if len(set(column)) != 1:
+            break
+        shared.append(column[0])
+    return " ".join(shared) or None
 
 
 class RunFolderError(Exception):
@@ -124,8 +195,13 @@ class RunData:
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
-        """One row per replica (``outcomes.parquet``), sorted by replica."""
-        return _read_parquet(self.path / "outcomes.parquet").sort_values("replica").reset_index(drop=True)
+        """One row per replica (``outcomes.parquet``), sorted by replica; a run written before the
+        ``deal_ever`` column existed gets it from the month of the first deal."""
+        out = _read_parquet(self.path / "outcomes.parquet").sort_values("replica").reset_index(drop=True)
+        if names.DEAL_EVER not in out and names.DEAL_STEP in out:
+            at = list(out.columns).index(names.DEAL_STEP)
+            out.insert(at, names.DEAL_EVER, out[names.DEAL_STEP].notna().to_numpy(dtype=bool))
+        return out
 
     @cached_property
     def trajectories(self) -> pd.DataFrame:
@@ -141,6 +217,72 @@ class RunData:
     def events(self) -> pd.DataFrame:
         """Event log of a sample of replicas (empty if not written)."""
         return self._table("events.parquet")
+
+    # --- the outcome registry ---------------------------------------------------------------------------------
+    @cached_property
+    def registry(self) -> list[dict[str, Any]]:
+        """The run's outcomes ``{name, kind, label, group, dtype}`` in registry order (``spec.json``; for older
+        run folders derived from the columns of ``outcomes.parquet``), only those with a column."""
+        columns = list(self.outcomes.columns)
+        return [o for o in registry_for(self.spec, columns) if o["name"] in columns]
+
+    def label(self, name: str) -> str:
+        """An outcome's label (``US–Iran nuclear deal ever signed``); its name if the registry lacks it."""
+        return names.label(self.registry, name)
+
+    def kind(self, name: str) -> str | None:
+        """An outcome's kind, None if the run has no such outcome."""
+        return next((str(o["kind"]) for o in self.registry if o["name"] == name), None)
+
+    def has(self, name: str) -> bool:
+        """True if the run has the outcome ``name``."""
+        return any(o["name"] == name for o in self.registry)
+
+    def of_kind(self, kind: str) -> list[str]:
+        """Names of the run's outcomes of one kind, in registry order."""
+        return [str(o["name"]) for o in names.by_kind(self.registry, kind)]
+
+    def issue_of(self, name: str) -> str | None:
+        """The issue whose final outcome the column ``name`` is, None if it is no issue's."""
+        return {names.issue_outcome(i): i for i in self.issue_ids}.get(name)
+
+    def actor_of(self, name: str) -> str | None:
+        """The actor whose utility the column ``name`` is, None if it is no actor's."""
+        return {names.utility_outcome(a): a for a in self.actor_ids}.get(name)
+
+    @property
+    def deal_name(self) -> str:
+        """What the deal is called (the words its outcomes' labels start with, ``US–Iran nuclear deal``)."""
+        labels = [self.label(n) for n in (names.DEAL, names.DEAL_EVER, names.DEAL_BROKEN) if self.has(n)]
+        return common_subject(labels) or "deal"
+
+    def probability(self, name: str) -> dict[str, float]:
+        """``{"p", "se"}`` of a probability outcome: from ``summary.json``, else from its column."""
+        entry = self.summary.get("probabilities", {}).get(name)
+        if isinstance(entry, dict) and "p" in entry:
+            return {"p": float(entry["p"]), "se": float(entry.get("se", math.nan))}
+        if name not in self.outcomes:
+            return {}
+        x = self.outcomes[name].astype(bool).to_numpy()
+        n = max(len(x), 1)
+        p = float(x.mean()) if len(x) else math.nan
+        return {"p": p, "se": math.sqrt(p * (1 - p) / n)}
+
+    def timing(self, name: str) -> dict[str, float | None]:
+        """``{"median", "q25", "q75"}`` of a step outcome among replicas where it happened (``summary.json``'s
+        ``timing``, else computed from its column)."""
+        entry = (self.summary.get("timing") or {}).get(name)
+        if entry is None and name == names.DEAL_STEP:
+            entry = self.summary.get(names.DEAL_STEP)  # run folders from before ``timing``
+        if isinstance(entry, dict):
+            return {k: entry.get(k) for k in ("median", "q25", "q75")}
+        if name not in self.outcomes:
+            return {"median": None, "q25": None, "q75": None}
+        steps = self.outcomes[name].dropna().to_numpy(dtype=float)
+        if not len(steps):
+            return {"median": None, "q25": None, "q75": None}
+        q25, median, q75 = np.quantile(steps, [0.25, 0.5, 0.75])
+        return {"median": float(median), "q25": float(q25), "q75": float(q75)}
 
     # --- convenience accessors -------------------------------------------------------------------------------
     @property
@@ -196,7 +338,7 @@ class RunData:
         return out
 
     @property
-    def label(self) -> str:
+    def title(self) -> str:
         """Scenario name plus short overrides, e.g. ``grand_bargain (us.salience.ukraine_support=0.8)``."""
         extra = self.short_overrides
         return f"{self.scenario_name} ({', '.join(extra)})" if extra else self.scenario_name

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import outcomes as names
+
 ACTORS: dict[str, str] = {
     "us": "United States",
     "russia": "Russia",
@@ -30,6 +32,8 @@ ISSUES: dict[str, tuple[str, str, str, float]] = {
     "russia_mideast_role": ("Russia's role in the Middle East", "excluded", "central broker", 35.0),
     "iran_sanctions": ("Sanctions on Iran", "full relief", "maximum pressure", 80.0),
 }
+#: What the synthetic deal is called (the engine takes it from ``mechanics.deal.label``).
+DEAL_LABEL = "US–Iran nuclear deal"
 RUNGS: list[str] = [
     "calm",
     "rhetoric",
@@ -96,23 +100,42 @@ def _outcomes(sim: dict[str, np.ndarray], n: int) -> pd.DataFrame:
     df = pd.DataFrame(
         {
             "replica": np.arange(n, dtype=np.int64),
-            "deal": deal[-1],
-            "deal_step": pd.array([int(s) if s >= 0 else None for s in first], dtype="Int32"),
-            "deal_broken": (deal[:-1] & ~deal[1:]).any(axis=0),
-            "max_escalation": esc.max(axis=0).astype(np.int8),
-            "final_escalation": esc[-1].astype(np.int8),
-            "war": esc.max(axis=0) >= 6,
+            names.MAX_RUNG: esc.max(axis=0).astype(np.int8),
+            names.FINAL_RUNG: esc[-1].astype(np.int8),
+            names.WAR: esc.max(axis=0) >= 6,
         }
     )
     final = x[-1]
     for j, issue in enumerate(ISSUES):
-        df[f"outcome_{issue}"] = final[:, j].astype(np.float64)
+        df[names.issue_outcome(issue)] = final[:, j].astype(np.float64)
+    df[names.DEAL] = deal[-1]
+    df[names.DEAL_EVER] = ever
+    df[names.DEAL_BROKEN] = (deal[:-1] & ~deal[1:]).any(axis=0)
+    df[names.DEAL_STEP] = pd.array([int(s) if s >= 0 else None for s in first], dtype="Int32")
     ideals = np.random.default_rng(12345).uniform(0, 100, size=(len(ACTORS), len(ISSUES)))
     weights = np.random.default_rng(54321).dirichlet(np.ones(len(ISSUES)), size=len(ACTORS))
     for a, actor in enumerate(ACTORS):
         dist = (np.abs(final - ideals[a]) * weights[a]).sum(axis=1)
-        df[f"utility_{actor}"] = 1.0 - 2.0 * dist / 100.0 - 0.3 * df["war"].to_numpy()
+        df[names.utility_outcome(actor)] = 1.0 - 2.0 * dist / 100.0 - 0.3 * df[names.WAR].to_numpy()
     return df
+
+
+def registry(issues: list[str], deal_label: str = DEAL_LABEL) -> list[dict[str, Any]]:
+    """The ``outcomes`` list of ``spec.json``, in the engine's order, labels following the spec."""
+    def entry(name: str, kind: str, label: str, group: str, dtype: str) -> dict[str, Any]:
+        return {"name": name, "kind": kind, "label": label, "group": group, "dtype": dtype}
+
+    return [
+        entry(names.MAX_RUNG, "rung", "highest rung reached", "escalation", "int8"),
+        entry(names.FINAL_RUNG, "rung", "rung at the end", "escalation", "int8"),
+        entry(names.WAR, "probability", "regional war", "escalation", "bool"),
+        *(entry(names.issue_outcome(i), "quantity", ISSUES[i][0], "issues", "float64") for i in issues),
+        entry(names.DEAL, "probability", f"{deal_label} in force at the end", "deal", "bool"),
+        entry(names.DEAL_EVER, "probability", f"{deal_label} ever signed", "deal", "bool"),
+        entry(names.DEAL_BROKEN, "probability", f"{deal_label} signed, then collapsed", "deal", "bool"),
+        entry(names.DEAL_STEP, "step", f"month the {deal_label} was first signed", "deal", "int32"),
+        *(entry(names.utility_outcome(a), "utility", name, "utilities", "float64") for a, name in ACTORS.items()),
+    ]
 
 
 def _stat(values: np.ndarray) -> dict[str, float]:
@@ -139,31 +162,33 @@ def summary_of(out: pd.DataFrame, starts: np.ndarray, rungs: list[str]) -> dict[
         p = float(np.mean(mask))
         return {"p": p, "se": float(np.sqrt(p * (1 - p) / n))}
 
-    steps = out["deal_step"].dropna().to_numpy(dtype=float)
+    steps = out[names.DEAL_STEP].dropna().to_numpy(dtype=float)
+    deal_step = {
+        "median": float(np.median(steps)) if len(steps) else None,
+        "q25": float(np.quantile(steps, 0.25)) if len(steps) else None,
+        "q75": float(np.quantile(steps, 0.75)) if len(steps) else None,
+    }
     return {
         "n_runs": n,
+        "uncertainty": "knowledge",
         "probabilities": {
-            "deal": prob(out["deal"].to_numpy()),
-            "war": prob(out["war"].to_numpy()),
-            "deal_broken": prob(out["deal_broken"].to_numpy()),
+            **{name: prob(out[name].to_numpy()) for name in (names.WAR, names.DEAL, names.DEAL_EVER,
+                                                             names.DEAL_BROKEN)},
             "max_rung": [
-                {"rung": k, "name": name, **prob(out["max_escalation"].to_numpy() == k)} for k, name in enumerate(rungs)
+                {"rung": k, "name": name, **prob(out[names.MAX_RUNG].to_numpy() == k)} for k, name in enumerate(rungs)
             ],
         },
         "outcomes": {
-            issue: {**_stat(out[f"outcome_{issue}"].to_numpy()), "start": float(starts[j])}
+            issue: {**_stat(out[names.issue_outcome(issue)].to_numpy()), "start": float(starts[j])}
             for j, issue in enumerate(ISSUES)
         },
         "utilities": {
-            actor: {k: v for k, v in _stat(out[f"utility_{actor}"].to_numpy()).items()
+            actor: {k: v for k, v in _stat(out[names.utility_outcome(actor)].to_numpy()).items()
                     if k in ("mean", "se", "q05", "q50", "q95")}
             for actor in ACTORS
         },
-        "deal_step": {
-            "median": float(np.median(steps)) if len(steps) else None,
-            "q25": float(np.quantile(steps, 0.25)) if len(steps) else None,
-            "q75": float(np.quantile(steps, 0.75)) if len(steps) else None,
-        },
+        "timing": {names.DEAL_STEP: deal_step},
+        "deal_step": deal_step,
     }
 
 
@@ -176,11 +201,11 @@ def _trajectories(sim: dict[str, np.ndarray], stored: int) -> pd.DataFrame:
             "replica": reps.ravel().astype(np.int64),
             "step": ts.ravel().astype(np.int16),
             "escalation": esc[:, :stored].T.ravel().astype(np.int8),
-            "deal": deal[:, :stored].T.ravel(),
+            names.DEAL: deal[:, :stored].T.ravel(),
         }
     )
     for j, issue in enumerate(ISSUES):
-        df[f"outcome_{issue}"] = x[:, :stored, j].T.ravel().astype(np.float32)
+        df[names.issue_outcome(issue)] = x[:, :stored, j].T.ravel().astype(np.float32)
     return df
 
 
@@ -188,7 +213,7 @@ def _quantiles(sim: dict[str, np.ndarray]) -> pd.DataFrame:
     rows = []
     series = {"escalation": sim["esc"].astype(float)}
     for j, issue in enumerate(ISSUES):
-        series[f"outcome_{issue}"] = sim["x"][:, :, j]
+        series[names.issue_outcome(issue)] = sim["x"][:, :, j]
     for var, arr in series.items():
         q = np.quantile(arr, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
         for t in range(arr.shape[0]):
@@ -199,7 +224,7 @@ def _quantiles(sim: dict[str, np.ndarray]) -> pd.DataFrame:
     return df
 
 
-def _events(sim: dict[str, np.ndarray], replicas: int, seed: int) -> pd.DataFrame:
+def _events(sim: dict[str, np.ndarray], replicas: int, seed: int, deal_label: str = DEAL_LABEL) -> pd.DataFrame:
     esc, deal = sim["esc"], sim["deal"]
     rng = np.random.default_rng(seed + 99)
     rows = []
@@ -216,9 +241,9 @@ def _events(sim: dict[str, np.ndarray], replicas: int, seed: int) -> pd.DataFram
                 rows.append((r, t, actor, code, text, before, after))
             if deal[t, r] and not deal[t - 1, r]:
                 rows.append((r, t, "russia", "offer_accepted", "Iran accepts a Russian-mediated offer", after, after))
-                rows.append((r, t, "us", "deal_reached", "US and Iran sign an interim nuclear deal", after, after))
+                rows.append((r, t, "us", "deal_reached", f"US and Iran sign the deal ({deal_label})", after, after))
             if deal[t - 1, r] and not deal[t, r]:
-                rows.append((r, t, "iran", "deal_collapse", "The US–Iran deal collapses", after, after))
+                rows.append((r, t, "iran", "deal_collapse", f"The {deal_label} collapses", after, after))
             if not code and rng.random() < 0.08:
                 rows.append((r, t, "europe", "exchange", "Europe and Russia exchange proposals on sanctions",
                              after, after))
@@ -239,24 +264,28 @@ def make_run(
     status: str = "complete",
     overrides: list[str] | None = None,
     issues: list[str] | None = None,
+    deal_label: str = DEAL_LABEL,
+    legacy: bool = False,
 ) -> Path:
     """Write a complete synthetic run folder at ``dir`` and return its path.
 
     ``deals=False`` gives a run without any deal; ``events=False`` an empty event log; ``issues`` restricts the
-    issue set (for incompatible-shape tests).
+    issue set (for incompatible-shape tests); ``deal_label`` names the deal in the registry's labels;
+    ``legacy=True`` writes a folder as the engine did before the outcome registry (no ``outcomes`` or ``inputs``
+    in spec.json, no ``deal_ever`` column, no ``timing``, ``deal_ever`` or ``uncertainty`` in summary.json).
     """
     path = Path(dir)
     path.mkdir(parents=True, exist_ok=True)
     sim = _simulate(n, steps, seed, shift, deals)
     out = _outcomes(sim, n)
     keep = list(issues) if issues is not None else list(ISSUES)
-    drop = [f"outcome_{i}" for i in ISSUES if i not in keep]
+    drop = [names.issue_outcome(i) for i in ISSUES if i not in keep]
     out = out.drop(columns=drop)
     stored = min(stored_replicas, n)
     traj = _trajectories(sim, stored).drop(columns=drop)
     quant = _quantiles(sim)
     quant = quant[~quant["variable"].isin(drop)].reset_index(drop=True)
-    ev = _events(sim, stored if events else 0, seed)
+    ev = _events(sim, stored if events else 0, seed, deal_label)
     starts = sim["x"][0].mean(axis=0)
 
     summary = summary_of(out.assign(**{c: 0.0 for c in drop}), starts, RUNGS)
@@ -285,6 +314,12 @@ def make_run(
         "actors": {a: {"name": name} for a, name in ACTORS.items()},
         "issue_ids": keep,
         "issues": {i: {"label": ISSUES[i][0], "scale_0": ISSUES[i][1], "scale_100": ISSUES[i][2]} for i in keep},
+        "outcomes": registry(keep, deal_label),
+        "inputs": [
+            {"path": "actors.us.position.ukraine_support", "low": 40, "mode": 55, "high": 65, "dist": "triangular",
+             "drawn": True, "source": {"seed": "knowledge/us_positions.md", "where": "section 2", "cite": None,
+                                       "why": "Administration signals willingness to trade Ukraine aid"}},
+        ],
         "rungs": RUNGS,
         "n_runs": n,
         "seed": seed,
@@ -305,6 +340,12 @@ def make_run(
         "trajectories": {"stored_replicas": stored, "note": f"first {stored} replicas stored"},
         "overrides": list(overrides or [f"scenario={scenario}"]),
     }
+    if legacy:
+        del spec["outcomes"], spec["inputs"]
+        out = out.drop(columns=[names.DEAL_EVER])
+        for key in ("timing", "uncertainty"):
+            summary.pop(key)
+        summary["probabilities"].pop(names.DEAL_EVER)
     _write_json(path / "spec.json", spec)
     _write_json(path / "manifest.json", manifest)
     _write_json(path / "summary.json", summary)
@@ -333,15 +374,16 @@ def make_multirun(
                        overrides=overrides)
         summary = json.loads((run / "summary.json").read_text())
         probs = summary["probabilities"]
-        max_esc = pd.read_parquet(run / "outcomes.parquet")["max_escalation"].mean()
+        max_esc = pd.read_parquet(run / "outcomes.parquet")[names.MAX_RUNG].mean()
         row: dict[str, Any] = {"job": job, "run_dir": str(job), "overrides": " ".join(overrides),
-                               "scenario": scenario, key: str(value),
-                               "p_deal": probs["deal"]["p"], "p_deal_se": probs["deal"]["se"],
-                               "p_war": probs["war"]["p"], "p_war_se": probs["war"]["se"],
-                               "mean_max_escalation": float(max_esc)}
+                               "scenario": scenario, key: str(value)}
+        for name, p in probs.items():  # as sim.sweep.sweep_table writes them
+            if name != "max_rung":
+                row[f"p_{name}"], row[f"p_{name}_se"] = p["p"], p["se"]
+        row[f"mean_{names.MAX_RUNG}"] = float(max_esc)
         for issue, stats in summary["outcomes"].items():
-            row[f"median_outcome_{issue}"] = stats["q50"]
-            row[f"median_outcome_{issue}_se"] = stats["q50_se"]
+            row[f"median_{names.issue_outcome(issue)}"] = stats["q50"]
+            row[f"median_{names.issue_outcome(issue)}_se"] = stats["q50_se"]
         rows.append(row)
     pd.DataFrame(rows).to_parquet(path / "sweep.parquet", index=False)
     (path / "multirun.yaml").write_text(

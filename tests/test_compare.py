@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim import outcomes as names
 from sim.compare import can_pair, choose_baseline, difference, difference_table, main, unique_labels
 from sim.runs import load_run
 from synthetic_runs import make_multirun, make_run
@@ -62,14 +63,18 @@ def test_difference_table_pairs_common_random_numbers(tmp_path: Path) -> None:
     paired = table[table["run"] == 1]
     unpaired = table[table["run"] == 2]
     assert paired["paired"].all() and not unpaired["paired"].any()
-    assert set(paired["kind"]) == {"probability", "outcome", "utility"}
-    row = paired[paired["key"] == "iran_nuclear"].iloc[0]
-    manual = difference(a.outcomes["outcome_iran_nuclear"], b.outcomes["outcome_iran_nuclear"], paired=True)
+    assert set(paired["kind"]) == {"probability", "quantity", "utility"}
+    # one row per outcome of the registry that is compared: every probability, issue outcome and utility
+    assert list(paired["key"]) == [*a.of_kind("probability"), *a.of_kind("quantity"), *a.of_kind("utility")]
+    assert {names.DEAL, names.DEAL_EVER, names.WAR} <= set(paired["key"])
+    issue = names.issue_outcome("iran_nuclear")
+    row = paired[paired["key"] == issue].iloc[0]
+    manual = difference(a.outcomes[issue], b.outcomes[issue], paired=True)
     assert row["estimate"] == pytest.approx(manual.estimate) and row["se"] == pytest.approx(manual.se)
-    forced = difference(a.outcomes["outcome_iran_nuclear"], b.outcomes["outcome_iran_nuclear"], paired=False)
+    forced = difference(a.outcomes[issue], b.outcomes[issue], paired=False)
     assert row["se"] < forced.se  # common random numbers shrink the uncertainty
-    deal = paired[paired["key"] == "deal"].iloc[0]
-    assert deal["estimate"] == pytest.approx(100 * (b.outcomes["deal"].mean() - a.outcomes["deal"].mean()))
+    deal = paired[paired["key"] == names.DEAL].iloc[0]
+    assert deal["estimate"] == pytest.approx(100 * (b.outcomes[names.DEAL].mean() - a.outcomes[names.DEAL].mean()))
 
 
 def test_baseline_and_labels(tmp_path: Path) -> None:
@@ -140,3 +145,12 @@ def test_labels_drop_overrides_shared_by_all_runs(tmp_path: Path) -> None:
     b = load_run(make_run(tmp_path / "b", n=5, overrides=["scenario=status_quo", "n_runs=5", "workers=2"]))
     assert unique_labels([a, b]) == ["grand_bargain (us.resolve=0.9)", "status_quo"]
     assert unique_labels([a]) == ["grand_bargain (n_runs=5, us.resolve=0.9)"]
+
+
+def test_old_run_folder_compares_with_a_new_one(tmp_path: Path) -> None:
+    old = load_run(make_run(tmp_path / "old", n=100, seed=3, legacy=True))
+    new = load_run(make_run(tmp_path / "new", n=100, seed=3, shift=4.0, scenario="grand_bargain"))
+    table = difference_table([old, new], baseline=0)
+    assert table["paired"].all() and names.DEAL_EVER in set(table["key"])
+    ever = table[table["key"] == names.DEAL_EVER].iloc[0]
+    assert ever["baseline_mean"] == pytest.approx(100 * old.outcomes[names.DEAL_STEP].notna().mean())

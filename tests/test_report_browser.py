@@ -105,6 +105,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "no_deals": make_run(root / "no_deals", n=200, deals=False),
         "no_events": make_run(root / "no_events", n=200, events=False),
         "one": make_run(root / "one", n=1, seed=5),
+        "legacy": make_run(root / "legacy", n=200, legacy=True),
+        "accord": make_run(root / "accord", n=200, deal_label="EU–Iran accord"),
         "sweep": make_multirun(root / "sweep", n=150),
     }
 
@@ -117,11 +119,12 @@ def test_run_report_renders(driver: object, runs: dict[str, Path]) -> None:
     assert_renders(driver, page, FIXED_RUN_FIGURES + len(ISSUES) + 3)
     text = page.read_text()
     for words in ("Key probabilities", "verified rollback", "What this scenario changes", "knowledge/us_positions.md",
-                  "A typical replica", "A replica that reached a deal", "highest rung observed"):
+                  "A typical replica", "A replica that reached a deal", "highest rung observed",
+                  "US–Iran nuclear deal in force at the end", "US–Iran nuclear deal ever signed"):
         assert words in text
 
 
-@pytest.mark.parametrize("case", ["no_deals", "no_events", "one"])
+@pytest.mark.parametrize("case", ["no_deals", "no_events", "one", "legacy", "accord"])
 def test_run_report_edge_cases_render(driver: object, runs: dict[str, Path], case: str) -> None:
     page = render_run_report(runs[case])
     assert_renders(driver, page, run_figures(runs[case]))
@@ -132,12 +135,20 @@ def test_run_report_edge_cases_render(driver: object, runs: dict[str, Path], cas
         assert "event log is empty" in text
     if case == "one":
         assert run_figures(runs[case]) == FIXED_RUN_FIGURES + len(ISSUES) + 1
+    if case == "legacy":  # spec.json without a registry: labels from the columns, P(deal ever) from deal_step
+        assert "Deal ever signed" in text and "Time to a deal" in text
+    if case == "accord":  # the deal's words come from the registry's labels, never from the page code
+        text = text.replace("\\u2013", "–")  # figures' JSON escapes the dash
+        assert "EU–Iran accord ever signed" in text and "Time to a EU–Iran accord" in text
+        assert "US–Iran" not in text and "nuclear deal" not in text
 
 
 def test_sweep_report_renders(driver: object, runs: dict[str, Path]) -> None:
     page = render_sweep_report(runs["sweep"])
     assert page == runs["sweep"] / "sweep.html"
     assert_renders(driver, page, 3)
+    text = page.read_text()
+    assert "P(US–Iran nuclear deal in force at the end)" in text and "P(US–Iran nuclear deal ever signed)" in text
 
 
 def test_comparison_renders(driver: object, runs: dict[str, Path], tmp_path: Path,
@@ -149,6 +160,7 @@ def test_comparison_renders(driver: object, runs: dict[str, Path], tmp_path: Pat
     assert_renders(driver, out, 6)
     text = out.read_text()
     assert "Unpaired differences for: militia_escalation" in text
+    assert "P(US–Iran nuclear deal ever signed)" in text and "US–Iran nuclear deal ever signed" in text
 
 
 def test_comparison_of_one_run_renders(driver: object, runs: dict[str, Path], tmp_path: Path) -> None:

@@ -11,14 +11,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sim.report.labels import Z95, pct_se, rung_label, scale_ticks, signed, wrap
+from sim import outcomes as names
+from sim.report.labels import Z95, pct_se, rung_label, scale_ticks, sentence, signed, wrap
 from sim.report.page import Page, esc, write_html_atomic
 from sim.report.style import color, finish, rgba
 from sim.runs import RunData
 
-_UNITS = {"probability": "percentage points", "outcome": "points on the 0–100 scale", "utility": "utility"}
-_DIGITS = {"probability": 1, "outcome": 1, "utility": 3}
-_PROB_NAMES = {"deal": "P(deal in force at the end)", "war": "P(regional war)"}
+_UNITS = {"probability": "percentage points", "quantity": "points on the 0–100 scale", "utility": "utility"}
+_DIGITS = {"probability": 1, "quantity": 1, "utility": 3}
+_WHAT = {"probability": "probability", "quantity": "mean outcome", "utility": "mean utility"}
 
 
 def _ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -32,22 +33,22 @@ def _ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.nda
 
 
 def _quantity_label(run: RunData, kind: str, key: str) -> str:
+    """The registry's label of outcome ``key``: ``P(…)`` for a probability, the scale's 100 end for an issue."""
     if kind == "probability":
-        return _PROB_NAMES.get(key, key)
-    if kind == "outcome":
-        meta = run.issue(key)
-        return f"{meta['label']}<br>(+ = towards {meta['scale_100']})"
-    return run.actor_name(key)
+        return f"P({run.label(key)})"
+    issue = run.issue_of(key)
+    if issue is not None:
+        return f"{run.label(key)}<br>(+ = towards {run.issue(issue)['scale_100']})"
+    return run.label(key)
 
 
 def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
     """Differences against the baseline with 95 % intervals, one panel per kind of quantity."""
     base = runs[0]  # runs are compatible: any run's labels will do
-    kinds = [k for k in ("probability", "outcome", "utility") if k in set(diffs["kind"])]
+    kinds = [k for k in _WHAT if k in set(diffs["kind"])]
     counts = [diffs.loc[diffs["kind"] == k, "key"].nunique() for k in kinds]
     fig = make_subplots(rows=len(kinds), cols=1, row_heights=counts, vertical_spacing=0.09,
-                        subplot_titles=[f"Difference in {'probability' if k == 'probability' else 'mean ' + k} "
-                                        f"({_UNITS[k]})" for k in kinds])
+                        subplot_titles=[f"Difference in {_WHAT[k]} ({_UNITS[k]})" for k in kinds])
     for i in sorted(diffs["run"].unique()):
         for row, kind in enumerate(kinds, start=1):
             d = diffs[(diffs["run"] == i) & (diffs["kind"] == kind)]
@@ -78,10 +79,11 @@ def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence
 
 
 def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str) -> go.Figure:
-    """ECDFs per issue outcome (``kind="outcome"``) or per actor utility (``kind="utility"``), one line per run."""
+    """ECDFs of the registry's outcomes of one kind (``quantity``: issue outcomes, ``utility``: actor utilities),
+    one panel per outcome, one line per run."""
     base = runs[0]
-    keys = base.issue_ids if kind == "outcome" else base.actor_ids
-    titles = [base.issue(k)["label"] if kind == "outcome" else base.actor_name(k) for k in keys]
+    keys = base.of_kind(kind)
+    titles = [base.label(k) for k in keys]
     ncols = 2
     nrows = max(math.ceil(len(keys) / ncols), 1)
     spacing = 120 / (330 * nrows) if nrows > 1 else 0.1
@@ -90,61 +92,65 @@ def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str) -> go
     for j, key in enumerate(keys):
         row, col = j // ncols + 1, j % ncols + 1
         for i, run in enumerate(runs):
-            x, y = _ecdf(run.outcomes[f"{kind}_{key}"].to_numpy(dtype=float))
+            x, y = _ecdf(run.outcomes[key].to_numpy(dtype=float))
             fig.add_trace(go.Scatter(
                 x=x, y=100 * y, mode="lines", line={"color": color(i), "width": 2, "shape": "hv"}, name=labels[i],
                 legendgroup=str(i), showlegend=j == 0,
                 hovertemplate=f"{esc(labels[i])}<br>%{{y:.0f}} % of replicas ended at or below %{{x:.2f}}"
                 "<extra></extra>",
             ), row=row, col=col)
-        if kind == "outcome":
-            meta = base.issue(key)
+        issue = base.issue_of(key)
+        if issue is not None:
+            meta = base.issue(issue)
             fig.update_xaxes(**scale_ticks(meta["scale_0"], meta["scale_100"], 16), row=row, col=col)
-        else:
+        elif kind == "utility":
             fig.update_xaxes(title={"text": "utility (higher = better)", "font": {"size": 11}}, row=row, col=col)
         fig.update_yaxes(title={"text": "% of replicas ≤ x", "font": {"size": 11}}, range=[0, 101],
                          ticksuffix=" %", row=row, col=col)
-    what = "issue outcomes" if kind == "outcome" else "actor utilities"
+    what = "issue outcomes" if kind == "quantity" else "actor utilities"
     return finish(fig, f"Cumulative distributions of final {what}", height=140 + 330 * nrows)
 
 
 def outcome_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
     """One panel per issue, one horizontal violin per run, scale ends in words."""
     base = runs[0]
-    issues = base.issue_ids
-    fig = make_subplots(rows=len(issues), cols=1, subplot_titles=[base.issue(i)["label"] for i in issues],
-                        vertical_spacing=0.35 / max(len(issues), 1))
+    columns = base.of_kind("quantity")
+    fig = make_subplots(rows=max(len(columns), 1), cols=1, subplot_titles=[base.label(c) for c in columns],
+                        vertical_spacing=0.35 / max(len(columns), 1))
     ylabels = [wrap(lab, 30) for lab in labels]
-    for row, issue in enumerate(issues, start=1):
+    for row, column in enumerate(columns, start=1):
         for i, run in enumerate(runs):
-            v = run.outcomes[f"outcome_{issue}"].to_numpy(dtype=float)
+            v = run.outcomes[column].to_numpy(dtype=float)
             fig.add_trace(go.Violin(
                 x=v, y=[ylabels[i]] * v.size, orientation="h", name=labels[i], legendgroup=str(i),
                 showlegend=row == 1, line_color=color(i), fillcolor=rgba(color(i), 0.35), box_visible=True,
                 meanline_visible=True, points=False, spanmode="hard", width=0.85,
             ), row=row, col=1)
-        meta = base.issue(issue)
-        fig.update_xaxes(**scale_ticks(meta["scale_0"], meta["scale_100"], 22), row=row, col=1)
+        issue = base.issue_of(column)
+        if issue is not None:
+            meta = base.issue(issue)
+            fig.update_xaxes(**scale_ticks(meta["scale_0"], meta["scale_100"], 22), row=row, col=1)
         fig.update_yaxes(autorange="reversed", row=row, col=1)
     per_row = 60 + 55 * len(runs)
-    return finish(fig, "Final issue outcomes by run", height=140 + (per_row + 60) * len(issues))
+    return finish(fig, "Final issue outcomes by run", height=140 + (per_row + 60) * len(columns))
 
 
 def utility_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
     """Horizontal violins of each actor's final utility, grouped by run."""
     base = runs[0]
     fig = go.Figure()
-    names = [base.actor_name(a) for a in base.actor_ids]
+    columns = base.of_kind("utility")
+    actors = [base.label(c) for c in columns]
     for i, run in enumerate(runs):
-        xs = np.concatenate([run.outcomes[f"utility_{a}"].to_numpy(dtype=float) for a in base.actor_ids])
-        ys = np.repeat(names, len(run.outcomes))
+        xs = np.concatenate([run.outcomes[c].to_numpy(dtype=float) for c in columns])
+        ys = np.repeat(actors, len(run.outcomes))
         fig.add_trace(go.Violin(x=xs, y=ys, orientation="h", name=labels[i], line_color=color(i),
                                 fillcolor=rgba(color(i), 0.35), box_visible=True, meanline_visible=True,
                                 points=False, spanmode="hard"))
     fig.update_layout(violinmode="group", violingap=0.25, violingroupgap=0.05)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="Final utility with baseline preferences  (← worse for that actor · better →)")
-    return finish(fig, "How each actor fares, by run", height=160 + len(names) * (40 + 40 * len(runs)))
+    return finish(fig, "How each actor fares, by run", height=160 + len(actors) * (40 + 40 * len(runs)))
 
 
 def max_rung_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
@@ -183,19 +189,17 @@ def _runs_table(page: Page, runs: Sequence[RunData], labels: Sequence[str], base
 
 
 def _probability_table(page: Page, runs: Sequence[RunData], labels: Sequence[str]) -> None:
-    names = [("deal", "US–Iran deal in force at the end"), ("war", "Regional war (top rung)"),
-             ("deal_broken", "Deal reached and later broken")]
-    rows = []
-    for key, text in names:
-        rows.append([text] + [pct_se(r.summary["probabilities"].get(key, {}).get("p"),
-                                     r.summary["probabilities"].get(key, {}).get("se")) for r in runs])
+    rows: list[list[str]] = []
+    for key in runs[0].of_kind("probability"):
+        shares = [r.probability(key) for r in runs]
+        rows.append([sentence(runs[0].label(key)), *(pct_se(c.get("p"), c.get("se")) for c in shares)])
     rungs = runs[0].rungs
     for k in range(len(rungs)):
         cells = []
         for r in runs:
             row = next((x for x in r.summary["probabilities"].get("max_rung", []) if int(x["rung"]) == k), {})
             cells.append(pct_se(row.get("p"), row.get("se")))
-        rows.append([f"Highest rung = {rung_label(k, rungs)}", *cells])
+        rows.append([f"{sentence(runs[0].label(names.MAX_RUNG))} = {rung_label(k, rungs)}", *cells])
     page.table(["Event", *labels], rows, numeric=list(range(1, len(runs) + 1)),
                caption="Share of replicas ± Monte Carlo standard error.")
 
@@ -250,7 +254,7 @@ def render_comparison(runs: Sequence[RunData], baseline: int, diffs: pd.DataFram
                 "For each rung, one bar per run: the share of replicas whose highest rung was that rung. Whiskers: "
                 "95 % Monte Carlo intervals. Mass shifting to the right means more escalation.")
     page.section("Issue outcomes", "outcomes")
-    page.figure(ecdf_figure(runs, labels, "outcome"),
+    page.figure(ecdf_figure(runs, labels, "quantity"),
                 "Cumulative distributions: at each value on the horizontal axis, the share of replicas that ended at "
                 "or below it. A curve further right means outcomes further towards the 100 end of that scale; where "
                 "curves cross, runs differ in spread rather than simply in level.")

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sim import outcomes as names
 from sim.report.labels import Z95, num, pct, rung_label, rung_ticks, scale_ticks, wrap
 from sim.report.style import DEAL_COLOR, FAN_COLOR, color, finish, rgba, rung_color
 from sim.runs import RunData
@@ -17,7 +18,7 @@ def max_rung_figure(run: RunData) -> go.Figure:
     rungs = run.rungs
     rows = {int(r["rung"]): r for r in run.summary.get("probabilities", {}).get("max_rung", [])}
     if not rows:  # fall back to the outcomes table
-        counts = run.outcomes["max_escalation"].value_counts(normalize=True)
+        counts = run.outcomes[names.MAX_RUNG].value_counts(normalize=True)
         n = len(run.outcomes)
         rows = {k: {"p": float(counts.get(k, 0.0))} for k in range(len(rungs))}
         for r in rows.values():
@@ -62,9 +63,10 @@ def no_deal_curve(deal_step: pd.Series, steps: int) -> pd.DataFrame:
 
 
 def survival_figure(run: RunData) -> go.Figure:
-    """Step curve: P(no US–Iran deal reached yet) by step, with a 95 % band."""
-    steps = run.steps or int(run.outcomes["deal_step"].max() if run.outcomes["deal_step"].notna().any() else 1)
-    curve = no_deal_curve(run.outcomes["deal_step"], steps)
+    """Step curve: P(no deal reached yet) by step, with a 95 % band (the deal named by the registry)."""
+    first = run.outcomes[names.DEAL_STEP]
+    steps = run.steps or int(first.max() if first.notna().any() else 1)
+    curve = no_deal_curve(first, steps)
     lo = np.clip(curve["p_no_deal"] - Z95 * curve["se"], 0, 1)
     hi = np.clip(curve["p_no_deal"] + Z95 * curve["se"], 0, 1)
     fig = go.Figure()
@@ -84,10 +86,10 @@ def survival_figure(run: RunData) -> go.Figure:
             "(%{customdata:.1f} % had)<extra></extra>",
         )
     )
-    reached = run.outcomes["deal_step"].notna().sum()
+    reached = first.notna().sum()
     if reached == 0:
         fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, bgcolor="#fffbea",
-                           text=f"No replica reached a US–Iran deal within {steps} steps", font={"size": 14})
+                           text=f"No replica reached a {run.deal_name} within {steps} steps", font={"size": 14})
     else:
         end = float(curve["p_no_deal"].iloc[-1])
         fig.add_annotation(x=steps, y=100 * end, text=f"never reached a deal: {pct(end)}", showarrow=True,
@@ -99,18 +101,19 @@ def survival_figure(run: RunData) -> go.Figure:
                                arrowhead=2, ax=60, ay=-40)
     fig.update_yaxes(title="% of replicas with no deal yet", range=[0, 103], ticksuffix=" %")
     fig.update_xaxes(title="Month (simulation step) from the start of the scenario", range=[0, steps])
-    return finish(fig, "Time to a US–Iran nuclear deal: share of replicas still without one", height=420)
+    return finish(fig, f"Time to a {run.deal_name}: share of replicas still without one", height=420)
 
 
 def outcome_histograms_figure(run: RunData) -> go.Figure:
     """One histogram per issue of the final outcome (0–100), start and median marked, scale ends in words."""
-    issues = run.issue_ids
-    metas = [run.issue(i) for i in issues]
-    fig = make_subplots(rows=len(issues), cols=1, subplot_titles=[m["label"] for m in metas],
+    columns = [c for c in run.of_kind("quantity") if run.issue_of(c)]
+    issues = [str(run.issue_of(c)) for c in columns]
+    metas = [{**run.issue(i), "label": run.label(c)} for i, c in zip(issues, columns)]
+    fig = make_subplots(rows=max(len(issues), 1), cols=1, subplot_titles=[m["label"] for m in metas],
                         vertical_spacing=min(0.5 / max(len(issues), 1), 0.12))
     stats = run.summary.get("outcomes", {})
-    for row, (issue, meta) in enumerate(zip(issues, metas), start=1):
-        values = run.outcomes[f"outcome_{issue}"].to_numpy(dtype=float)
+    for row, (issue, column, meta) in enumerate(zip(issues, columns, metas), start=1):
+        values = run.outcomes[column].to_numpy(dtype=float)
         fig.add_trace(
             go.Histogram(
                 x=values, xbins={"start": 0, "end": 100.0001, "size": 2.5}, histnorm="percent",
@@ -148,10 +151,10 @@ def outcome_histograms_figure(run: RunData) -> go.Figure:
 def utility_figure(run: RunData) -> go.Figure:
     """Horizontal violins of each actor's final utility (baseline preferences)."""
     fig = go.Figure()
-    actors = run.actor_ids
-    for i, actor in enumerate(actors):
-        values = run.outcomes[f"utility_{actor}"].to_numpy(dtype=float)
-        name = run.actor_name(actor)
+    actors = run.of_kind("utility")
+    for i, column in enumerate(actors):
+        values = run.outcomes[column].to_numpy(dtype=float)
+        name = run.label(column)
         fig.add_trace(
             go.Violin(
                 x=values, y=[name] * len(values), orientation="h", name=name, line_color=color(i),
@@ -218,8 +221,7 @@ def fan_figure(run: RunData, variable: str, n_samples: int | None = None) -> go.
         fig.update_yaxes(title="Escalation rung", **rung_ticks(run.rungs))
         title = "Escalation over time: the rung of the ladder, across replicas"
     else:
-        issue = variable.removeprefix("outcome_")
-        meta = run.issue(issue)
+        meta = run.issue(run.issue_of(variable) or variable)
         ticks = scale_ticks(meta["scale_0"], meta["scale_100"], 22, axis="y")
         fig.update_yaxes(title=f"{meta['label']} (0–100)", **ticks)
         title = f"{meta['label']} over time"

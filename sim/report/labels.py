@@ -30,6 +30,12 @@ def pretty(name: str) -> str:
     return str(name).replace("_", " ")
 
 
+def sentence(text: str) -> str:
+    """First letter upper case (a registry label at the start of a row or sentence)."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
 def rung_label(k: int, rungs: list[str]) -> str:
     """``3 · proxy attacks`` for rung 3."""
     name = pretty(rungs[k]) if 0 <= k < len(rungs) else f"rung {k}"

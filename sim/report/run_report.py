@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sim import outcomes as names
 from sim.report import figures, stories
-from sim.report.labels import num, pct_se, pretty_path, rung_label, value_text
+from sim.report.labels import num, pct_se, pretty_path, rung_label, sentence, value_text
 from sim.report.page import Page, esc, write_html_atomic
 from sim.runs import RunData, load_run
 
@@ -36,31 +37,31 @@ def _header(page: Page, run: RunData) -> None:
 
 
 def _key_facts(page: Page, run: RunData) -> None:
-    probs = run.summary.get("probabilities", {})
     page.section("Key probabilities", "probabilities",
                  "Share of replicas in which each event happened. ± is the Monte Carlo standard error: the "
                  "uncertainty from running a finite number of replicas, not the uncertainty of the real world.")
     facts = []
-    deal, war, broken = probs.get("deal", {}), probs.get("war", {}), probs.get("deal_broken", {})
-    if deal:
-        facts.append(f"A US–Iran nuclear deal is in force at the end in {pct_se(deal.get('p'), deal.get('se'))} "
-                     "of replicas.")
-    if broken:
-        facts.append(f"A deal was reached but later collapsed in {pct_se(broken.get('p'), broken.get('se'))}.")
-    if war:
-        facts.append(f"Escalation reached the top rung (regional war) in {pct_se(war.get('p'), war.get('se'))}.")
-    ds = run.summary.get("deal_step") or {}
-    if ds.get("median") is not None:
-        facts.append(f"Where a deal was reached, the median step was {num(ds['median'], 0)} "
-                     f"(middle half between steps {num(ds.get('q25'), 0)} and {num(ds.get('q75'), 0)}).")
+    for name in (names.DEAL, names.DEAL_EVER, names.DEAL_BROKEN):
+        if run.has(name):
+            p = run.probability(name)
+            facts.append(f"{sentence(run.label(name))} in {pct_se(p.get('p'), p.get('se'))} of replicas.")
+    if run.has(names.WAR):
+        war = run.probability(names.WAR)
+        facts.append(f"Escalation reached the top rung ({run.label(names.WAR)}) in "
+                     f"{pct_se(war.get('p'), war.get('se'))}.")
+    for name in run.of_kind("step"):
+        t = run.timing(name)
+        if t.get("median") is not None:
+            facts.append(f"Median {run.label(name)}, among replicas where it happened: {num(t['median'], 0)} "
+                         f"(middle half between {num(t.get('q25'), 0)} and {num(t.get('q75'), 0)}).")
     page.bullets(facts, cls="keyfacts")
-    rows: list[tuple[str, str]] = [
-        ("US–Iran deal in force at the end", pct_se(deal.get("p"), deal.get("se"))),
-        ("Regional war (top rung reached)", pct_se(war.get("p"), war.get("se"))),
-        ("Deal reached and later broken", pct_se(broken.get("p"), broken.get("se"))),
-    ]
-    for r in probs.get("max_rung", []):
-        rows.append((f"Highest rung = {rung_label(int(r['rung']), run.rungs)}", pct_se(r.get("p"), r.get("se"))))
+    rows: list[tuple[str, str]] = []
+    for name in run.of_kind("probability"):
+        p = run.probability(name)
+        rows.append((sentence(run.label(name)), pct_se(p.get("p"), p.get("se"))))
+    for r in run.summary.get("probabilities", {}).get("max_rung", []):
+        rows.append((f"{sentence(run.label(names.MAX_RUNG))} = {rung_label(int(r['rung']), run.rungs)}",
+                     pct_se(r.get("p"), r.get("se"))))
     page.table(["Event", "Probability ± standard error"], rows, numeric=[1])
 
 
@@ -91,11 +92,12 @@ def _distributions(page: Page, run: RunData) -> None:
     page.figure(figures.max_rung_figure(run),
                 "Each bar is the share of replicas whose highest rung during the run was that rung (they add up "
                 "to 100 %). Black whiskers: 95 % Monte Carlo interval. Bars further right mean more dangerous runs.")
-    page.section("Time to a deal", "deal")
-    page.figure(figures.survival_figure(run),
-                "The line starts at 100 % and drops each time replicas reach a first US–Iran deal; where it ends "
-                "is the share that never reached one. A steep early drop means deals come quickly. Deals that "
-                "later collapsed still count as reached. Shaded: 95 % interval.")
+    if run.has(names.DEAL_STEP):
+        page.section("Time to a deal", "time-to-deal")
+        page.figure(figures.survival_figure(run),
+                    f"The line starts at 100 % and drops each time replicas reach a first {run.deal_name}; where it "
+                    "ends is the share that never reached one. A steep early drop means deals come quickly. Deals that "
+                    "later collapsed still count as reached. Shaded: 95 % interval.")
     page.section("Issue outcomes", "outcomes")
     page.figure(figures.outcome_histograms_figure(run),
                 "One panel per issue: bars show how often each final value (0–100) occurred across replicas. "
@@ -103,9 +105,10 @@ def _distributions(page: Page, run: RunData) -> None:
                 "median end point. The words under 0 and 100 say what the ends of each scale mean.")
     stats = run.summary.get("outcomes", {})
     rows = []
-    for issue in run.issue_ids:
-        s, meta = stats.get(issue, {}), run.issue(issue)
-        rows.append((meta["label"], f"{meta['scale_0']} → {meta['scale_100']}", num(s.get("start")),
+    for name in run.of_kind("quantity"):
+        issue = run.issue_of(name)
+        s, meta = stats.get(issue or name, {}), run.issue(issue or name)
+        rows.append((run.label(name), f"{meta['scale_0']} → {meta['scale_100']}", num(s.get("start")),
                      f"{num(s.get('q50'))} ± {num(s.get('q50_se'))}", f"{num(s.get('mean'))} ± {num(s.get('se'))}",
                      f"{num(s.get('q05'))} – {num(s.get('q95'))}"))
     page.table(["Issue", "Scale 0 → 100", "Start", "Median end ± se", "Mean end ± se", "90 % of replicas"], rows,
@@ -116,11 +119,12 @@ def _distributions(page: Page, run: RunData) -> None:
                 "the actor's baseline preferences (further right = better for that actor; comparable across "
                 "scenarios). Inside: box = middle half of replicas, line = median, dashed line = mean.")
     ustats = run.summary.get("utilities", {})
-    page.table(["Actor", "Mean ± se", "Median", "90 % of replicas"],
-               [(run.actor_name(a), f"{num(ustats.get(a, {}).get('mean'), 3)} ± {num(ustats.get(a, {}).get('se'), 3)}",
-                 num(ustats.get(a, {}).get("q50"), 3),
-                 f"{num(ustats.get(a, {}).get('q05'), 3)} – {num(ustats.get(a, {}).get('q95'), 3)}")
-                for a in run.actor_ids], numeric=[1, 2, 3])
+    actors = []
+    for name in run.of_kind("utility"):
+        u = ustats.get(run.actor_of(name) or name, {})
+        actors.append((run.label(name), f"{num(u.get('mean'), 3)} ± {num(u.get('se'), 3)}", num(u.get("q50"), 3),
+                     f"{num(u.get('q05'), 3)} – {num(u.get('q95'), 3)}"))
+    page.table(["Actor", "Mean ± se", "Median", "90 % of replicas"], actors, numeric=[1, 2, 3])
 
 
 def _over_time(page: Page, run: RunData) -> None:
@@ -136,7 +140,7 @@ def _over_time(page: Page, run: RunData) -> None:
                 "nudged slightly apart so they do not hide each other.")
     for issue in run.issue_ids:
         meta = run.issue(issue)
-        page.figure(figures.fan_figure(run, f"outcome_{issue}"),
+        page.figure(figures.fan_figure(run, names.issue_outcome(issue)),
                     f"{meta['label']} by step: towards 0 = {meta['scale_0']}, towards 100 = {meta['scale_100']}. "
                     "Hover to read the percentiles at a step.")
 
@@ -145,8 +149,8 @@ def _stories(page: Page, run: RunData) -> None:
     page.section("Stories of single replicas", "stories",
                  "What individual runs looked like, step by step, from the event log. Each chart shows the "
                  "escalation rung over time; markers are logged events (hover for what happened), green shading "
-                 "is a period with a US–Iran deal in force. A change of rung without a marker was not caused by a "
-                 "logged event.")
+                 f"is a period with a {run.deal_name} in force. A change of rung without a marker was not caused "
+                 "by a logged event.")
     picked, notes = stories.pick_stories(run)
     for story in picked:
         page.heading(story.title)

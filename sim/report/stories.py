@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from sim import outcomes as names
 from sim.report.labels import num, rung_label, rung_ticks
 from sim.report.style import DEAL_COLOR, finish, rgba, rung_color
 from sim.runs import RunData
@@ -15,7 +16,7 @@ from sim.runs import RunData
 #: Marker categories: (label, symbol, colour), checked in this order.
 _CATEGORIES = {
     "collapse": ("deal collapsed", "x", "#b2182b"),
-    "deal": ("deal reached", "star", DEAL_COLOR),
+    "signed": ("deal reached", "star", DEAL_COLOR),
     "up": ("escalation (rung up)", "triangle-up", "#d73027"),
     "down": ("de-escalation (rung down)", "triangle-down", "#4575b4"),
     "other": ("other event (same rung)", "circle", "#777777"),
@@ -39,12 +40,12 @@ def _pool(run: RunData) -> pd.DataFrame:
     return pool if len(pool) else out
 
 
-def _typicality(pool: pd.DataFrame, all_out: pd.DataFrame, median_rung: float) -> pd.Series:
-    """Smaller = more typical: rung distance to the median, then standardized outcome distance to medians."""
-    cols = [c for c in all_out.columns if c.startswith("outcome_")]
+def _typicality(pool: pd.DataFrame, all_out: pd.DataFrame, median_rung: float, cols: list[str]) -> pd.Series:
+    """Smaller = more typical: rung distance to the median, then standardized distance of the outcomes ``cols``
+    (the registry's quantities) to their medians."""
     spread = all_out[cols].std(ddof=0).replace(0, 1).fillna(1)
     dist = ((pool[cols] - all_out[cols].median()) / spread).pow(2).sum(axis=1).pow(0.5)
-    return 10 * (pool["max_escalation"].astype(float) - median_rung).abs() + dist
+    return 10 * (pool[names.MAX_RUNG].astype(float) - median_rung).abs() + dist
 
 
 def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
@@ -57,41 +58,44 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
     if pool.empty:
         return stories, ["No replicas to show."]
 
-    deal_usual = bool(out["deal"].mean() >= 0.5)
-    median_rung = float(out["max_escalation"].median())
+    deal_name = run.deal_name
+    deal_usual = bool(out[names.DEAL].mean() >= 0.5)
+    median_rung = float(out[names.MAX_RUNG].median())
     rung_words = (rung_label(int(median_rung), rungs) if median_rung.is_integer()
                   else f"between {rung_label(int(median_rung), rungs)} and {rung_label(int(median_rung) + 1, rungs)}")
-    candidates = pool[pool["deal"] == deal_usual]
+    candidates = pool[pool[names.DEAL] == deal_usual]
     candidates = candidates if len(candidates) else pool
-    typical = int(candidates.loc[_typicality(candidates, out, median_rung).idxmin(), "replica"])
+    typicality = _typicality(candidates, out, median_rung, run.of_kind("quantity"))
+    typical = int(candidates.loc[typicality.idxmin(), "replica"])
     stories.append(Story(
         "A typical replica", typical,
         f"Most replicas end {'with' if deal_usual else 'without'} a deal and the median highest rung is "
         f"{rung_words}; this replica matches that and has final outcomes closest to the medians.",
     ))
 
-    reached = pool[pool["deal_step"].notna()]
+    reached = pool[pool[names.DEAL_STEP].notna()]
     if len(reached):
-        for keep in (reached["deal"] & ~reached["deal_broken"], reached["deal"]):  # prefer a deal that held
+        held = reached[names.DEAL] & ~reached[names.DEAL_BROKEN]
+        for keep in (held, reached[names.DEAL]):  # prefer a deal that held
             if keep.any():
                 reached = reached[keep]
                 break
-        mid = float(out["deal_step"].dropna().median())
-        order = (reached["deal_step"].astype(float) - mid).abs()
+        mid = float(out[names.DEAL_STEP].dropna().median())
+        order = (reached[names.DEAL_STEP].astype(float) - mid).abs()
         pick = int(reached.loc[order.idxmin(), "replica"])
         if pick == typical:
             notes.append(f"The typical replica above (replica {pick}) is also the example of a deal.")
         else:
             stories.append(Story("A replica that reached a deal", pick,
-                                 f"Among replicas with a story that reached a US–Iran deal, the one whose deal came "
+                                 f"Among replicas with a story that reached a {deal_name}, the one whose deal came "
                                  f"closest to the median time to a deal (month {num(mid, 0)})."))
     else:
-        notes.append("No stored replica reached a US–Iran deal, so there is no deal story to show.")
+        notes.append(f"No stored replica reached a {deal_name}, so there is no deal story to show.")
 
-    top = int(pool["max_escalation"].max())
-    overall = int(out["max_escalation"].max())
+    top = int(pool[names.MAX_RUNG].max())
+    overall = int(out[names.MAX_RUNG].max())
     shown = {s.replica for s in stories}
-    highest = pool[(pool["max_escalation"] == top) & ~pool["replica"].isin(shown)]
+    highest = pool[(pool[names.MAX_RUNG] == top) & ~pool["replica"].isin(shown)]
     if top < overall:
         notes.append(f"Some replicas reached {rung_label(overall, rungs)}, but none of those has a logged story; "
                      f"the highest rung among replicas with an event log is {rung_label(top, rungs)}.")
@@ -115,12 +119,12 @@ def replica_path(run: RunData, replica: int) -> pd.DataFrame:
     if len(traj):
         path = traj[traj["replica"] == replica]
         if len(path):
-            path = path if "deal" in path else path.assign(deal=False)
-            return path.sort_values("step")[["step", "escalation", "deal"]].reset_index(drop=True)
+            path = path if names.DEAL in path else path.assign(**{names.DEAL: False})
+            return path.sort_values("step")[["step", "escalation", names.DEAL]].reset_index(drop=True)
     ev = run.events[run.events["replica"] == replica].sort_values("step", kind="stable")
     steps = run.steps or (int(ev["step"].max()) if len(ev) else 0)
     row = run.outcomes.loc[run.outcomes["replica"] == replica].iloc[0]
-    rung = np.full(steps + 1, int(ev["rung_before"].iloc[0]) if len(ev) else int(row["final_escalation"]))
+    rung = np.full(steps + 1, int(ev["rung_before"].iloc[0]) if len(ev) else int(row[names.FINAL_RUNG]))
     deal = np.zeros(steps + 1, dtype=bool)
     for e in ev.itertuples():
         rung[int(e.step):] = int(e.rung_after)
@@ -128,7 +132,7 @@ def replica_path(run: RunData, replica: int) -> pd.DataFrame:
             deal[int(e.step):] = True
         elif e.event == "deal_collapse":
             deal[int(e.step):] = False
-    return pd.DataFrame({"step": np.arange(steps + 1), "escalation": rung, "deal": deal})
+    return pd.DataFrame({"step": np.arange(steps + 1), "escalation": rung, names.DEAL: deal})
 
 
 def _category(events: pd.DataFrame) -> str:
@@ -136,7 +140,7 @@ def _category(events: pd.DataFrame) -> str:
     if "deal_collapse" in codes:
         return "collapse"
     if "deal_reached" in codes:
-        return "deal"
+        return "signed"
     delta = int(events["rung_after"].iloc[-1]) - int(events["rung_before"].iloc[0])
     return "up" if delta > 0 else "down" if delta < 0 else "other"
 
@@ -153,7 +157,7 @@ def _event_text(run: RunData, e: pd.Series) -> str:
 def _deal_spans(path: pd.DataFrame, last: int) -> list[tuple[float, float]]:
     """Step intervals with a deal in force; one still in force at the end runs to the plot's right edge."""
     spans, start = [], None
-    for step, on in zip(path["step"].astype(int), path["deal"].astype(bool)):
+    for step, on in zip(path["step"].astype(int), path[names.DEAL].astype(bool)):
         if on and start is None:
             start = step
         if not on and start is not None:
@@ -175,7 +179,7 @@ def timeline_figure(run: RunData, story: Story) -> go.Figure:
     for i, (x0, x1) in enumerate(_deal_spans(path, last)):
         extra = {"annotation_text": "deal in force", "annotation_position": "top left"} if i == 0 else {}
         fig.add_vrect(x0=x0, x1=x1, fillcolor=rgba(DEAL_COLOR, 0.18), line_width=0, layer="below", **extra)
-    if path["deal"].any():
+    if path[names.DEAL].any():
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="deal in force (shaded)",
                                  marker={"symbol": "square", "size": 12, "color": rgba(DEAL_COLOR, 0.35)}))
     fig.add_trace(go.Scatter(
@@ -208,15 +212,17 @@ def story_sentence(run: RunData, replica: int) -> str:
     """One sentence on how a replica ended."""
     row = run.outcomes.loc[run.outcomes["replica"] == replica].iloc[0]
     rungs = run.rungs
-    if pd.isna(row["deal_step"]):
-        deal = "never reached a US–Iran deal"
+    if pd.isna(row[names.DEAL_STEP]):
+        deal = f"never reached a {run.deal_name}"
     else:
-        end = "a deal was in force at the end" if bool(row["deal"]) else "no deal was in force at the end"
-        broke = " (a deal collapsed along the way)" if bool(row["deal_broken"]) or not bool(row["deal"]) else ""
-        deal = f"first reached a US–Iran deal in month {int(row['deal_step'])}; {end}{broke}"
-    ends = "; ".join(f"{run.issue(i)['label']} {num(float(row[f'outcome_{i}']), 0)}" for i in run.issue_ids)
-    return (f"Replica {replica} {deal}; highest rung {rung_label(int(row['max_escalation']), rungs)}, final rung "
-            f"{rung_label(int(row['final_escalation']), rungs)}. Final outcomes (0–100): {ends}.")
+        in_force = bool(row[names.DEAL])
+        end = "a deal was in force at the end" if in_force else "no deal was in force at the end"
+        broke = " (a deal collapsed along the way)" if bool(row[names.DEAL_BROKEN]) or not in_force else ""
+        deal = f"first reached a {run.deal_name} in month {int(row[names.DEAL_STEP])}; {end}{broke}"
+    ends = "; ".join(f"{run.label(c)} {num(float(row[c]), 0)}" for c in run.of_kind("quantity"))
+    return (f"Replica {replica} {deal}; {run.label(names.MAX_RUNG)} {rung_label(int(row[names.MAX_RUNG]), rungs)}, "
+            f"{run.label(names.FINAL_RUNG)} {rung_label(int(row[names.FINAL_RUNG]), rungs)}. "
+            f"Final outcomes (0–100): {ends}.")
 
 
 def event_lines(run: RunData, replica: int, limit: int = 60) -> list[str]:

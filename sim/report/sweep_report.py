@@ -11,18 +11,28 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sim import outcomes as names
 from sim.report.labels import Z95, num, pct_se, pretty_path, rung_ticks, scale_ticks
 from sim.report.page import Page, esc, write_html_atomic
 from sim.report.style import DEAL_COLOR, WAR_COLOR, color, finish
-from sim.runs import RunFolderError, job_dirs
+from sim.runs import RunFolderError, job_dirs, registry_for
 
-_FIXED = {"job", "run_dir", "overrides", "p_deal", "p_deal_se", "p_war", "p_war_se", "mean_max_escalation"}
+_FIXED = {"job", "run_dir", "overrides"}
+#: ``sweep.parquet`` figure columns: ``p_<probability>`` (and ``_se``), ``mean_<rung>``, ``median_<quantity>``.
+_FIGURES = ("p_", "mean_", "median_")
 
 
 def swept_keys(sweep: pd.DataFrame) -> list[str]:
     """The swept-key columns of ``sweep.parquet`` (everything that is not a job id or a figure)."""
-    return [c for c in sweep.columns if c not in _FIXED and not c.startswith("median_outcome_")
+    return [c for c in sweep.columns if c not in _FIXED and not c.startswith(_FIGURES)
             and not pd.api.types.is_numeric_dtype(sweep[c])]
+
+
+def _figure_outcomes(sweep: pd.DataFrame) -> list[str]:
+    """Outcome names behind the figure columns (for sweeps whose jobs' spec.json has no registry)."""
+    found = [c.removeprefix(prefix) for c in sweep.columns for prefix in _FIGURES
+             if c.startswith(prefix) and not c.endswith("_se")]
+    return list(dict.fromkeys(found))
 
 
 def _first_spec(multirun: Path, sweep: pd.DataFrame) -> dict[str, Any]:
@@ -91,8 +101,12 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
     xaxis: dict[str, Any] = {"title": xtitle}
     if is_num and x.nunique() <= 12:
         xaxis.update(tickvals=sorted(x.unique()), ticktext=[f"{v:g}" for v in sorted(x.unique())])
-    issues = [c.removeprefix("median_outcome_") for c in sweep.columns
-              if c.startswith("median_outcome_") and not c.endswith("_se")]
+    registry = registry_for(spec, _figure_outcomes(sweep))
+    issue_of = {names.issue_outcome(i): i for i in spec.get("issue_ids") or spec.get("issues", {})}
+    medians = [o["name"] for o in names.by_kind(registry, "quantity") if f"median_{o['name']}" in sweep]
+    probabilities = [o["name"] for o in names.by_kind(registry, "probability") if f"p_{o['name']}" in sweep]
+    deal_col, war_col, rung_col = f"p_{names.DEAL}", f"p_{names.WAR}", f"mean_{names.MAX_RUNG}"
+    deal_label, war_label = names.label(registry, names.DEAL), names.label(registry, names.WAR)
     page = Page(f"Sweep report: {root.name}")
     swept = [k for k in keys if k == xkey or k in rest]
     page.html(f"<h1>Sweep over {esc('; '.join(pretty_path(k, spec) for k in swept) or 'jobs')}</h1>")
@@ -106,21 +120,21 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
 
     page.section("Deal and war probabilities", "probabilities")
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=["P(US–Iran deal in force at the end)", "P(regional war: top rung reached)"])
-    for row, (col, c) in enumerate((("p_deal", DEAL_COLOR), ("p_war", WAR_COLOR)), start=1):
+                        subplot_titles=[f"P({deal_label})", f"P({war_label}: top rung reached)"])
+    for row, (col, c) in enumerate(((deal_col, DEAL_COLOR), (war_col, WAR_COLOR)), start=1):
         _traces(fig, x, 100 * sweep[col], 100 * sweep[f"{col}_se"], groups, order, c, " %", row=row,
                 show_legend=row == 1)
         fig.update_yaxes(title="% of replicas", ticksuffix=" %", rangemode="tozero", row=row, col=1)
     fig.update_xaxes(**xaxis, row=2, col=1)
     page.figure(finish(fig, "How the chance of a deal and of war changes across the sweep", height=620),
-                "Top: share of replicas ending with a US–Iran nuclear deal in force; bottom: share reaching the top "
-                "rung of the escalation ladder. Each point is one job at the swept value on the horizontal axis; "
+                f"Top: P({deal_label}), the share of replicas; bottom: P({war_label}), the share reaching the "
+                "top rung of the escalation ladder. Each point is one job at the swept value on the horizontal axis; "
                 "whiskers are 95 % Monte Carlo intervals, so points whose whiskers overlap may not really differ.")
 
     page.section("Escalation", "escalation")
     rungs = [str(r) for r in spec.get("rungs", [])] or [f"rung {k}" for k in range(7)]
     fig = go.Figure()
-    _traces(fig, x, sweep["mean_max_escalation"], None, groups, order, "#d73027", "")
+    _traces(fig, x, sweep[rung_col], None, groups, order, "#d73027", "")
     fig.update_yaxes(title="Mean highest rung reached", **rung_ticks(rungs))
     fig.update_xaxes(**xaxis)
     page.figure(finish(fig, "Average highest rung of the escalation ladder", height=460),
@@ -128,19 +142,19 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
                 "runs typically escalated further before they ended.")
 
     page.section("Issue outcomes", "outcomes")
-    titles = [spec.get("issues", {}).get(i, {}).get("label", i) for i in issues]
-    fig = make_subplots(rows=max(len(issues), 1), cols=1, subplot_titles=titles or [""],
-                        vertical_spacing=min(0.4 / max(len(issues), 1), 0.1))
-    for row, issue in enumerate(issues, start=1):
-        meta = spec.get("issues", {}).get(issue, {})
-        se_col = f"median_outcome_{issue}_se"
+    titles = [names.label(registry, c) for c in medians]
+    fig = make_subplots(rows=max(len(medians), 1), cols=1, subplot_titles=titles or [""],
+                        vertical_spacing=min(0.4 / max(len(medians), 1), 0.1))
+    for row, column in enumerate(medians, start=1):
+        meta = spec.get("issues", {}).get(issue_of.get(column, column), {})
+        se_col = f"median_{column}_se"
         err = sweep[se_col] if se_col in sweep else None
-        _traces(fig, x, sweep[f"median_outcome_{issue}"], err, groups, order, color(row - 1), "", row=row,
+        _traces(fig, x, sweep[f"median_{column}"], err, groups, order, color(row - 1), "", row=row,
                 show_legend=row == 1)
         fig.update_yaxes(**scale_ticks(meta.get("scale_0", "0"), meta.get("scale_100", "100"), 22, axis="y"),
                          row=row, col=1)
-        fig.update_xaxes(**{**xaxis, "title": xtitle if row == len(issues) else None}, row=row, col=1)
-    page.figure(finish(fig, "Median final outcome of each issue across the sweep", height=140 + 280 * len(issues)),
+        fig.update_xaxes(**{**xaxis, "title": xtitle if row == len(medians) else None}, row=row, col=1)
+    page.figure(finish(fig, "Median final outcome of each issue across the sweep", height=140 + 280 * len(medians)),
                 "One panel per issue: the median final outcome over replicas (0–100; the scale ends are named on the "
                 "left) at each swept value, with 95 % intervals for the median.")
 
@@ -150,8 +164,9 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
         report = root / str(r["run_dir"]) / "report.html"
         link = (f'<a href="{esc(Path(str(r["run_dir"])) / "report.html")}">report</a>' if report.is_file()
                 else esc(r["run_dir"]))
-        rows.append([r["job"], *[r[k] for k in keys], pct_se(r["p_deal"], r["p_deal_se"]),
-                     pct_se(r["p_war"], r["p_war_se"]), num(r["mean_max_escalation"], 2), link, r["overrides"]])
-    page.table(["Job", *keys, "P(deal)", "P(war)", "Mean highest rung", "Folder", "Overrides"], rows,
-               numeric=[0], raw_cols=[len(keys) + 4])
+        cells = [pct_se(r[f"p_{n}"], r.get(f"p_{n}_se")) for n in probabilities]
+        rows.append([r["job"], *[r[k] for k in keys], *cells, num(r[rung_col], 2), link, r["overrides"]])
+    heads = [f"P({names.label(registry, n)})" for n in probabilities]
+    page.table(["Job", *keys, *heads, f"Mean {names.label(registry, names.MAX_RUNG)}", "Folder", "Overrides"], rows,
+               numeric=[0], raw_cols=[len(keys) + len(probabilities) + 2])
     return write_html_atomic(root / "sweep.html", page.render())
