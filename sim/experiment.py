@@ -39,7 +39,7 @@ def run_chunk(spec: RunSpec, block_ids: list[int], columns: np.ndarray | None = 
     varies = np.flatnonzero(table.varies)
     # Mesa 3.3 keeps a class-level id counter per model (mesa.Agent._ids), which would keep every model of a
     # long experiment, with its arrays, alive; release it once the chunk is done.
-    mesa.Agent._ids.pop(model, None)
+    getattr(mesa.Agent, "_ids", {}).pop(model, None)         # (Mesa 3.4+ keeps the counter on the model)
     rec = model.recorder
     cols = {k: v[:n_live] for k, v in model.outcome_columns().items()}
     T, I = spec.run.steps + 1, len(spec.issue_ids)
@@ -96,11 +96,14 @@ def choose_executor(spec: RunSpec, n_chunks: int) -> Executor:
 
 
 def run_experiment(spec: RunSpec, executor: Executor | None = None,
-                   on_chunk: Callable[[int], None] | None = None) -> list[ChunkResult]:
+                   on_chunk: Callable[[int], None] | None = None,
+                   sink: Callable[[ChunkResult], None] | None = None) -> list[ChunkResult]:
     """All replicas of the spec, in chunk order; ``on_chunk(n_replicas)`` reports progress.
 
     Memory stays bounded: the per-step histograms (1.2 MB a chunk) are folded into the first chunk's as results
-    arrive (later chunks keep ``hist=None``); integer counts, so the sum does not depend on the order.
+    arrive (later chunks keep ``hist=None``); integer counts, so the sum does not depend on the order. ``sink``
+    is handed each result as it arrives, in chunk (= replica) order, and may take its bulky parts (the drawn
+    inputs: :class:`sim.results.ParametersWriter` writes them and drops them).
     """
     chunks = chunk_plan(spec.run.n_runs, spec.run.chunk_size)
     executor = executor or choose_executor(spec, len(chunks))
@@ -109,6 +112,8 @@ def run_experiment(spec: RunSpec, executor: Executor | None = None,
         if out and out[0].hist is not None and res.hist is not None:
             out[0].hist += res.hist
             res.hist = None
+        if sink:
+            sink(res)
         out.append(res)
         if on_chunk:
             on_chunk(len(res.replica))

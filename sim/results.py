@@ -42,6 +42,38 @@ def outcomes_frame(chunks: list[ChunkResult], registry: list[dict[str, Any]]) ->
     return df.sort_values("replica", kind="stable").reset_index(drop=True)
 
 
+class ParametersWriter:
+    """Streams ``parameters.parquet`` chunk by chunk (results arrive in replica order), so a million replicas ×
+    150 inputs never sit in memory; drops each chunk's inputs once written. Atomic: a temporary file renamed into
+    place by :meth:`close`, removed by :meth:`abort`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.writer: Any = None
+
+    def __call__(self, chunk: ChunkResult) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(parameters_frame([chunk]), preserve_index=False)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, table.schema)
+        self.writer.write_table(table)
+        chunk.parameters = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            os.chmod(self.tmp, 0o644)
+            os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 def parameters_frame(chunks: list[ChunkResult]) -> pd.DataFrame:
     """``parameters.parquet``: one row per replica, one column per input that varies (named by its override key),
     holding the value the replica drew (or the mode it was held at)."""
@@ -224,7 +256,8 @@ def write_results(run_dir: Path, spec: RunSpec, chunks: list[ChunkResult]) -> di
     outcomes = outcomes_frame(chunks, registry)
     quantiles = quantiles_frame(spec, chunks)
     write_parquet(run_dir / "outcomes.parquet", outcomes)
-    write_parquet(run_dir / "parameters.parquet", parameters_frame(chunks))
+    if all(c.parameters is not None for c in chunks):             # else streamed by a ParametersWriter
+        write_parquet(run_dir / "parameters.parquet", parameters_frame(chunks))
     write_parquet(run_dir / "trajectories.parquet", trajectories_frame(spec, chunks))
     write_parquet(run_dir / "trajectory_quantiles.parquet", quantiles)
     write_parquet(run_dir / "events.parquet", events_frame(chunks))

@@ -201,7 +201,7 @@ def compose_spec(*overrides: str) -> RunSpec:
 def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Run the experiment and write the run folder; the manifest says how it ended."""
     from sim.experiment import chunk_plan, choose_executor, run_experiment
-    from sim.results import git_commit, package_versions, spec_document, write_json, write_results
+    from sim.results import ParametersWriter, git_commit, package_versions, spec_document, write_json, write_results
 
     mark("engine_imported")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -225,10 +225,12 @@ def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -
     write_json(run_dir / "spec.json", spec_document(spec))
     mark("simulate_start")
     t0 = time.perf_counter()
+    parameters = ParametersWriter(run_dir / "parameters.parquet")
     try:
-        results = run_experiment(spec, executor, on_chunk=progress)
+        results = run_experiment(spec, executor, on_chunk=progress, sink=parameters)
         t1 = time.perf_counter()
         mark("simulated")
+        parameters.close()
         summary = write_results(run_dir, spec, results)
         t2 = time.perf_counter()
         manifest["status"] = "complete"           # the results are whole; the report reads them as a run
@@ -245,9 +247,11 @@ def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -
         mark("reported")
         return {"summary": summary, "report": report, "run_dir": run_dir}
     except KeyboardInterrupt:
+        parameters.abort()
         manifest["status"] = "interrupted"
         raise
     except BaseException as exc:
+        parameters.abort()
         manifest["status"] = "failed"
         manifest["error"] = f"{type(exc).__name__}: {exc}"
         raise
