@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -197,7 +198,7 @@ def _probability_table(page: Page, runs: Sequence[RunData], labels: Sequence[str
     for k in range(len(rungs)):
         cells = []
         for r in runs:
-            row = next((x for x in r.summary["probabilities"].get("max_rung", []) if int(x["rung"]) == k), {})
+            row: dict[str, Any] = next((x for x in r.summary["probabilities"].get("max_rung", []) if int(x["rung"]) == k), {})
             cells.append(pct_se(row.get("p"), row.get("se")))
         rows.append([f"{sentence(runs[0].label(names.MAX_RUNG))} = {rung_label(k, rungs)}", *cells])
     page.table(["Event", *labels], rows, numeric=list(range(1, len(runs) + 1)),
@@ -208,13 +209,15 @@ def _difference_table(page: Page, runs: Sequence[RunData], labels: Sequence[str]
     base = runs[0]
     others = sorted(diffs["run"].unique())
     keyed = diffs.set_index(["run", "kind", "key"])
+    estimate, low, high = keyed["estimate"], keyed["low"], keyed["high"]
     rows = []
     for kind, key in dict.fromkeys(zip(diffs["kind"], diffs["key"])):
         digits = _DIGITS[kind]
         cells = []
         for i in others:
-            r = keyed.loc[(i, kind, key)]
-            cells.append(f"{signed(r['estimate'], digits)} ({signed(r['low'], digits)} to {signed(r['high'], digits)})")
+            at = (i, kind, key)
+            cells.append(f"{signed(estimate.loc[at], digits)} ({signed(low.loc[at], digits)} to "
+                         f"{signed(high.loc[at], digits)})")
         unit = "pp" if kind == "probability" else ""
         rows.append([_quantity_label(base, kind, key).replace("<br>", " ") + (f" [{unit}]" if unit else ""), *cells])
     page.table(["Quantity (run − baseline)", *[labels[i] for i in others]], rows,

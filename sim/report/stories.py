@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import SupportsInt, cast
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
     candidates = pool[pool[names.DEAL] == deal_usual]
     candidates = candidates if len(candidates) else pool
     typicality = _typicality(candidates, out, median_rung, run.of_kind("quantity"))
-    typical = int(candidates.loc[typicality.idxmin(), "replica"])
+    typical = int(candidates["replica"].loc[typicality.idxmin()])
     stories.append(Story(
         "A typical replica", typical,
         f"Most replicas end {'with' if deal_usual else 'without'} a deal and the median highest rung is "
@@ -82,7 +83,7 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
                 break
         mid = float(out[names.DEAL_STEP].dropna().median())
         order = (reached[names.DEAL_STEP].astype(float) - mid).abs()
-        pick = int(reached.loc[order.idxmin(), "replica"])
+        pick = int(reached["replica"].loc[order.idxmin()])
         if pick == typical:
             notes.append(f"The typical replica above (replica {pick}) is also the example of a deal.")
         else:
@@ -102,7 +103,7 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
     if len(highest):
         counts = run.events["replica"].value_counts()
         n_events = highest["replica"].map(counts).fillna(0)
-        pick = int(highest.loc[n_events.idxmax(), "replica"])
+        pick = int(highest["replica"].loc[n_events.idxmax()])
         where = "observed" if top == overall else "among replicas with an event log"
         stories.append(Story(f"A replica that reached the highest rung {where} ({rung_label(top, rungs)})", pick,
                              "Among replicas with a story at the highest rung any of them reached, the one with "
@@ -126,12 +127,12 @@ def replica_path(run: RunData, replica: int) -> pd.DataFrame:
     row = run.outcomes.loc[run.outcomes["replica"] == replica].iloc[0]
     rung = np.full(steps + 1, int(ev["rung_before"].iloc[0]) if len(ev) else int(row[names.FINAL_RUNG]))
     deal = np.zeros(steps + 1, dtype=bool)
-    for e in ev.itertuples():
-        rung[int(e.step):] = int(e.rung_after)
-        if e.event == "deal_reached":
-            deal[int(e.step):] = True
-        elif e.event == "deal_collapse":
-            deal[int(e.step):] = False
+    for step, rung_after, event in zip(ev["step"].astype(int), ev["rung_after"].astype(int), ev["event"]):
+        rung[step:] = rung_after
+        if event == "deal_reached":
+            deal[step:] = True
+        elif event == "deal_collapse":
+            deal[step:] = False
     return pd.DataFrame({"step": np.arange(steps + 1), "escalation": rung, names.DEAL: deal})
 
 
@@ -156,7 +157,8 @@ def _event_text(run: RunData, e: pd.Series) -> str:
 
 def _deal_spans(path: pd.DataFrame, last: int) -> list[tuple[float, float]]:
     """Step intervals with a deal in force; one still in force at the end runs to the plot's right edge."""
-    spans, start = [], None
+    spans: list[tuple[float, float]] = []
+    start: int | None = None
     for step, on in zip(path["step"].astype(int), path[names.DEAL].astype(bool)):
         if on and start is None:
             start = step
@@ -190,10 +192,11 @@ def timeline_figure(run: RunData, story: Story) -> go.Figure:
     ev = run.events[run.events["replica"] == story.replica].sort_values("step", kind="stable")
     groups: dict[str, list[tuple[int, int, str]]] = {c: [] for c in _CATEGORIES}
     on_path = dict(zip(path["step"].astype(int), path["escalation"].astype(int)))
-    for step, at_step in ev.groupby("step", sort=True):
+    for key, at_step in ev.groupby("step", sort=True):
+        step = int(cast(SupportsInt, key))
         lines = "<br>".join(_event_text(run, e) for _, e in at_step.iterrows())
-        rung = on_path.get(int(step), int(at_step["rung_after"].iloc[-1]))  # markers sit on the plotted path
-        groups[_category(at_step)].append((int(step), rung, f"<b>Step {int(step)}</b><br>{lines}"))
+        rung = on_path.get(step, int(at_step["rung_after"].iloc[-1]))  # markers sit on the plotted path
+        groups[_category(at_step)].append((step, rung, f"<b>Step {step}</b><br>{lines}"))
     for cat, items in groups.items():
         if not items:
             continue

@@ -69,7 +69,7 @@ def _traces(fig: go.Figure, x: pd.Series, y: pd.Series, err: pd.Series | None, g
     """One trace per group; lines join points only along a numeric axis (categories are not a sequence)."""
     mode = "lines+markers" if pd.api.types.is_numeric_dtype(x) else "markers"
     for g_i, group in enumerate(dict.fromkeys(groups[order])):
-        idx = [i for i in order if groups.iloc[i] == group]
+        idx = np.asarray([i for i in order if groups.iloc[i] == group], dtype=np.intp)
         col = color(g_i) if (base_color is None or group) else base_color
         fig.add_trace(go.Scatter(
             x=x.iloc[idx], y=y.iloc[idx], mode=mode, name=group or "jobs",
@@ -148,8 +148,8 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
     for row, column in enumerate(medians, start=1):
         meta = spec.get("issues", {}).get(issue_of.get(column, column), {})
         se_col = f"median_{column}_se"
-        err = sweep[se_col] if se_col in sweep else None
-        _traces(fig, x, sweep[f"median_{column}"], err, groups, order, color(row - 1), "", row=row,
+        se = sweep[se_col] if se_col in sweep else None
+        _traces(fig, x, sweep[f"median_{column}"], se, groups, order, color(row - 1), "", row=row,
                 show_legend=row == 1)
         fig.update_yaxes(**scale_ticks(meta.get("scale_0", "0"), meta.get("scale_100", "100"), 22, axis="y"),
                          row=row, col=1)
