@@ -8,7 +8,7 @@ from sim.experiment import chunk_plan, iter_replicas_one_by_one, run_chunk, run_
 from sim.model import GeoModel
 from sim.results import outcomes_frame, parameters_frame, run_registry
 from sim.streams import BlockStreams, replica_ids
-from tests.conftest import make_spec
+from sim.run import compose_spec as make_spec
 
 
 def _frame(spec, executor=None):

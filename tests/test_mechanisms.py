@@ -19,32 +19,11 @@ from sim.model import GeoModel
 from sim.outcomes import KINDS
 from sim.registry import declared_outcomes
 from sim.streams import BlockStreams, replica_ids
-from tests.conftest import make_spec
+from sim.run import compose_spec as make_spec
 
 NAMES = sorted(load_all())
 SCENARIO = ("scenario=grand_bargain", "n_runs=256", "steps=6", "event_replicas=8", "trajectory_replicas=0")
 COLUMNS = np.array([0, 7, 100, 255])
-
-
-class SpyStreams(BlockStreams):
-    """BlockStreams that remember which substreams were asked for and the first numbers each gave."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.asked: list[str] = []
-        self.first: dict[str, np.ndarray] = {}
-
-    def substream(self, name):
-        self.asked.append(name)
-        sub = super().substream(name)
-        spy = self
-
-        class Recorded:
-            def uniform(self, *shape):
-                u = sub.uniform(*shape)
-                spy.first.setdefault(name, u.copy())
-                return u
-        return Recorded()
 
 
 def _model(*extra, seed=11, columns=None, streams_cls=BlockStreams):
@@ -98,8 +77,8 @@ class TestMechanismContract:
         for key, value in model.world.fields.items():
             assert value.shape[-1] == R, key
 
-    def test_draws_only_from_declared_substreams(self, name):
-        spec, model, streams = _model(streams_cls=SpyStreams)
+    def test_draws_only_from_declared_substreams(self, name, spy_streams):
+        spec, model, streams = _model(streams_cls=spy_streams)
         mech = _mechanism(model, name)
         model.run(2)
         streams.asked.clear()
@@ -126,9 +105,9 @@ class TestMechanismContract:
         for key in a:
             assert np.allclose(a[key][..., COLUMNS], b[key], rtol=1e-6, atol=1e-6), key
 
-    def test_disabled_is_a_no_op_and_leaves_other_streams_alone(self, name):
-        _, on, s_on = _model(streams_cls=SpyStreams)
-        _, off, s_off = _model(f"mechanics.{name}.enabled=false", streams_cls=SpyStreams)
+    def test_disabled_is_a_no_op_and_leaves_other_streams_alone(self, name, spy_streams):
+        _, on, s_on = _model(streams_cls=spy_streams)
+        _, off, s_off = _model(f"mechanics.{name}.enabled=false", streams_cls=spy_streams)
         mech = _mechanism(off, name)
         owned_before = {k: np.array(v, copy=True) for k, v in off.world.fields.items()}
         _month_until(off, name)
@@ -183,3 +162,16 @@ def test_disabling_a_mechanism_changes_its_effect():
     _, on, _ = _model()
     on.run(6)
     assert np.any(on.world["max_rung"] > start)
+
+
+def test_results_and_pages_import_neither_mesa_nor_the_kernels():
+    """The house's layering: results, summaries and pages read files; they need no engine."""
+    import subprocess
+    import sys
+
+    code = ("import sys, sim.results, sim.outcomes, sim.runs, sim.compare, sim.sweep, sim.report.run_report, "
+            "sim.report.sweep_report, sim.report.compare_report; "
+            "bad = [m for m in ('mesa', 'sim.mechanics.bargaining', 'sim.model', 'sim.spec') if m in sys.modules]; "
+            "print(bad); sys.exit(bool(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

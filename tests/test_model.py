@@ -15,7 +15,7 @@ from sim.model import GeoModel
 from sim.mechanics.escalation import TOP_RUNG
 from sim.spec import build_spec
 from sim.streams import BlockStreams, replica_ids
-from tests.conftest import make_spec
+from sim.run import compose_spec as make_spec
 
 
 def test_actors_are_mesa_agents_with_explicit_parameters(small_spec):

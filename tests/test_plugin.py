@@ -17,8 +17,7 @@ from sim.model import GeoModel
 from sim.outcomes import Outcome
 from sim.registry import declared_outcomes
 from sim.streams import replica_ids
-from tests.conftest import make_spec
-from tests.test_mechanisms import SpyStreams
+from sim.run import compose_spec as make_spec
 
 
 class CeasefireSpec(MechanismSpec):
@@ -62,29 +61,29 @@ def ceasefire():
     REGISTRY.pop("ceasefire")
 
 
-def _run(spec):
-    streams = SpyStreams(spec.run.seed, [0])
+def _run(spec, spy):
+    streams = spy(spec.run.seed, [0])
     model = GeoModel(spec, streams, replica_ids=replica_ids([0]))
     model.run(spec.run.steps)
     return model, streams
 
 
-def test_a_new_mechanism_plugs_in(ceasefire):
+def test_a_new_mechanism_plugs_in(ceasefire, spy_streams):
     spec = make_spec(*RUN, SECTION, SCHEDULE, "uncertainty=all")
     assert spec.schedule[2] == "ceasefire" and isinstance(spec.section("ceasefire"), CeasefireSpec)
     assert "ceasefire_ever" in [o.name for o in declared_outcomes(spec)]
-    model, streams = _run(spec)
+    model, streams = _run(spec, spy_streams)
     cols = model.outcome_columns()
     assert cols["ceasefire_ever"].dtype == bool and cols["ceasefire_ever"].any()
     rate = model.inputs["mechanics.ceasefire.rate"]
     assert rate.std() > 0 and np.all((rate >= 0.2) & (rate <= 0.6))          # drawn like any other constant
 
 
-def test_a_new_mechanism_changes_no_other_random_number(ceasefire):
+def test_a_new_mechanism_changes_no_other_random_number(ceasefire, spy_streams):
     REGISTRY.pop("ceasefire")                              # the engine as it was before the new module
-    _, without = _run(make_spec(*RUN, "uncertainty=all"))
+    _, without = _run(make_spec(*RUN, "uncertainty=all"), spy_streams)
     register(Ceasefire)
-    model, with_it = _run(make_spec(*RUN, SECTION, SCHEDULE, "uncertainty=all"))
+    model, with_it = _run(make_spec(*RUN, SECTION, SCHEDULE, "uncertainty=all"), spy_streams)
     assert "ceasefire" in with_it.first
     for stream, u in without.first.items():
         assert np.array_equal(u, with_it.first[stream]), stream
