@@ -198,7 +198,8 @@ def _probability_table(page: Page, runs: Sequence[RunData], labels: Sequence[str
     for k in range(len(rungs)):
         cells = []
         for r in runs:
-            row: dict[str, Any] = next((x for x in r.summary["probabilities"].get("max_rung", []) if int(x["rung"]) == k), {})
+            max_rung: list[dict[str, Any]] = r.summary["probabilities"].get("max_rung", [])
+            row = next((x for x in max_rung if int(x["rung"]) == k), {})
             cells.append(pct_se(row.get("p"), row.get("se")))
         rows.append([f"{sentence(runs[0].label(names.MAX_RUNG))} = {rung_label(k, rungs)}", *cells])
     page.table(["Event", *labels], rows, numeric=list(range(1, len(runs) + 1)),

@@ -141,6 +141,7 @@ def write_html_atomic(path: str | Path, text: str) -> Path:
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+
     def write(p: Path) -> None:
         p.write_text(text, encoding="utf-8")
 
