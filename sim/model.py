@@ -75,9 +75,11 @@ class GeoModel(mesa.Model):
         super().__init__()
         self.spec = spec
         self.index = build_index(spec)
-        table, _ = input_tables(spec)
+        table, base = input_tables(spec)
         uniforms = np.full((len(table.paths), streams.width), 0.5)
-        live = np.flatnonzero(table.drawn & (table.dist > 0) & table.varies)
+        # a uniform for every input that is drawn in the scenario or in the baseline (a value fixed on the command
+        # line keeps its baseline draw, so utilities are judged with the same baseline preferences as elsewhere)
+        live = np.flatnonzero(table.drawn & (((table.dist > 0) & table.varies) | ((base.dist > 0) & base.varies)))
         uniforms[live] = streams.input_uniforms([table.paths[k] for k in live])
         self.inputs = draw_inputs(spec, uniforms)
         values = self.inputs.as_dict()

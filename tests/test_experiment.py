@@ -91,3 +91,11 @@ def test_uncertainty_all_draws_the_constants_and_knowledge_holds_them():
     assert np.all((t >= tol.low) & (t <= tol.high)) and t.std() > 0.5
     assert np.array_equal(held.inputs["actors.us.capability"], drawn.inputs["actors.us.capability"])
     assert np.array_equal(drawn.mechanisms[-1].c.tolerance, t)          # the deal mechanism sees the drawn values
+
+
+def test_a_value_fixed_on_the_command_line_keeps_its_baseline_draw():
+    """Utilities are judged with the baseline preferences a replica drew, also when the run fixes the value."""
+    _, m0 = _inputs("scenario=status_quo")
+    _, m1 = _inputs("scenario=status_quo", "actors.us.position.iran_nuclear=50")
+    assert np.all(m1.inputs["actors.us.position.iran_nuclear"] == 50)
+    assert np.array_equal(m0.world.base_position, m1.world.base_position)
