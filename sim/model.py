@@ -91,6 +91,8 @@ class GeoModel(mesa.Model):
             mech.init(self.world)
         self._add_decision_fields()
         self._check_reads()
+        for mech in self.mechanisms:
+            mech.prepare(self.world)
         w = self.world
         w.outcome = compromise(w.position, w.weight)
         w.start_outcome = w.outcome.copy()

@@ -1,7 +1,7 @@
 """The outcome registry: every per-replica outcome a run reports, with its kind, label and summary rule.
 
-Mechanisms declare their outcomes (:meth:`sim.mechanics.base.Mechanism.outcomes`); the model adds each actor's
-utility. The registry of a run is written into ``spec.json`` (``outcomes``: name, kind, label, group), and
+Mechanisms declare their outcomes (:meth:`sim.mechanics.base.Mechanism.outcomes`); :mod:`sim.registry` adds
+each actor's utility. The registry of a run is written into ``spec.json`` (``outcomes``: name, kind, label, group), and
 results, summary, sweep, compare and every report read names and labels from it. The names that pages single
 out (the deal, the war, the rungs) are defined here once.
 

@@ -21,7 +21,7 @@ class Index:
     issues: tuple[str, ...]
     actor_names: dict[str, str]
     issue_labels: dict[str, str]
-    base_alignment: np.ndarray          #: (A, A) modes of the knowledge base's alignments (who are adversaries)
+    base_alignment: np.ndarray          #: (A, A) alignment modes of the run's knowledge base (who are adversaries)
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)   #: named groups from the spec sections
 
     def a(self, actor_id: str) -> int:
@@ -46,7 +46,7 @@ class Index:
 
     @property
     def adversaries(self) -> np.ndarray:
-        """(A, A) bool: pairs with negative baseline alignment."""
+        """(A, A) bool: pairs whose alignment mode in the run's knowledge base is negative."""
         return self.base_alignment < 0
 
 

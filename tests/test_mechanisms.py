@@ -175,3 +175,10 @@ def test_results_and_pages_import_neither_mesa_nor_the_kernels():
             "print(bad); sys.exit(bool(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_schedule_orders_the_steps_not_the_set_up():
+    """Any order of the schedule builds (each mechanism's prepare sees every other's fields)."""
+    spec, model, _ = _model("schedule=[bargaining,mediation,deal,compromise,exchange,spoilers,escalation]")
+    model.run(2)
+    assert [m.name for m in model.mechanisms][:2] == ["bargaining", "mediation"]

@@ -644,7 +644,7 @@ class Bargaining(Mechanism[BargainingSpec]):
     def streams(cls, section: BargainingSpec, index: Index) -> list[str]:
         return [f"{cls.name}/{iid}" for iid in index.issues]
 
-    def init(self, world: World) -> None:
+    def prepare(self, world: World) -> None:
         """The kernels' fixed inputs, (A, I·R) with issues × replicas as the batch, in the kernels' precision
         (they compute in the float type of their inputs): built once, they do not change over a run."""
         A, I, R = world.position.shape

@@ -129,6 +129,10 @@ class Mechanism(ABC, Generic[S]):
     def init(self, world: "World") -> None:
         """Add the state fields the mechanism owns to ``world`` (also when disabled: others may read them)."""
 
+    def prepare(self, world: "World") -> None:
+        """Compute what the steps need from other mechanisms' fields; called once every mechanism's ``init`` has
+        run, so it may read any field whatever the schedule's order."""
+
     @abstractmethod
     def step(self, world: "World") -> None:
         """Advance one month (called only when enabled)."""

@@ -14,7 +14,7 @@ sell a deal at home). Its terms on every deal issue are the two parties' Nash ba
 salience weighted mean of their positions, ``D_k = (w_pk x_pk + w_qk x_qk) / (w_pk + w_qk)``. While it holds, the
 outcome on the deal issues is the terms (other mechanisms read ``deal``: proxy restraint, de-escalation), and the
 rung drops by ``deescalation`` at signing. Each month it collapses with
-``P = h0 + h1 · max(rung - 2, 0) + h_s · spoiled``; a collapse multiplies the parties' mutual trust by ``κ``.
+``P = h0 + h1 · max(rung - 2, 0) + h_s · spoiled``; a collapse multiplies the parties' mutual trust by ``χ``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Equations (docs/model.md, "Mediation"); this parametrisation is the project's ow
 - effective trust between the parties p, q: ``τ'_pq = max(τ_pq, κ · τ_pm · σ_m)`` with mediator m, credibility κ,
   the party's trust in the mediator ``τ_pm`` and the mediator's standing ``σ_m = c_m / max_a c_a``;
 - bias: a concession the mediator relays to its ally (the party with the higher alignment to m) is shrunk by
-  ``(1 - β)``;
+  ``(1 - β_m)``;
 - sidelined actors' capability in the format, on the mediated issues, is multiplied by ``φ``.
 
 State it adds: ``mediated`` (R,) whether a mediator acts, ``effective_trust`` (A, A, R) updated monthly,
