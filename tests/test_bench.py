@@ -1,4 +1,4 @@
-"""The Monte Carlo benchmark (bench/mc_throughput.py) runs and checks what it claims (no timing asserted here)."""
+"""The benchmarks (bench/mc_throughput.py, bench/startup.py) run and check what they claim (no timing asserted here)."""
 
 from __future__ import annotations
 
