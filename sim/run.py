@@ -2,19 +2,13 @@
 
 The command line (:mod:`sim.cli`), the validations, the benchmarks and the tests call these functions; nothing
 here prints. Hydra composes ``conf/config.yaml`` + the knowledge base + ``scenarios/<scenario>.yaml`` + overrides;
-every scenario file in ``scenarios/`` (or in the folder named by the environment variable ``SIM_SCENARIO_DIR``) is
-registered in Hydra's ConfigStore, so dropping a YAML file there adds a scenario. A file that cannot be read, is not
-valid YAML (:mod:`sim.yamlio`: the message gives its line and column), or whose ``about.name`` is not its file name
-is not registered: the others still run, and selecting it gives its one-line error (:func:`broken_scenarios`).
-
-Interpolations are never resolved in the data: ``${...}`` is refused in scenario and knowledge files (by the
-loader) and in the composed config (:func:`plain`). Provenance: a value a scenario file sets keeps the file's own
-source whole (:func:`spec_from_config`), and one moved on the command line (``....mode=``) is recorded as set there.
+every scenario file in ``scenarios/`` is registered in Hydra's ConfigStore, so dropping a YAML file there adds a
+scenario.
 
 What is done once per process (start-up is most of a small run's wall time, see ``bench/startup.py``):
 
-* :func:`register_configs` parses the scenario files and the knowledge base with the project's one loader
-  (:func:`sim.yamlio.load_yaml`: libyaml's C parser under OmegaConf's rules, duplicate keys refused), and only
+* :func:`register_configs` parses the scenario files and the knowledge base with libyaml's C parser under
+  OmegaConf's own rules (its float syntax, no timestamps, duplicate keys refused: :func:`_yaml_loader`), and only
   re-reads a file whose size or modification time changed since it was stored;
 * :func:`baseline_knowledge` validates ``scenarios/knowledge/baseline.yaml`` (and checks its cited phrases against
   the seed files) once and keeps it, so :func:`spec_from_config` does not load it from disk for every spec.
@@ -25,9 +19,7 @@ simulation, writing) for ``bench/startup.py``; :func:`mark` adds one.
 
 from __future__ import annotations
 
-import copy
-import os
-import re
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -35,23 +27,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+from omegaconf import Container, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
 from sim import PROJECT_ROOT
-from sim.errors import ConfigError, show
-from sim.yamlio import load_yaml
+from sim.errors import ConfigError
 
-if TYPE_CHECKING:  # the spec module imports the mechanisms, OmegaConf is imported when composing: keep them off
-    from omegaconf import DictConfig  # the import path of light callers (and of Ctrl-C during start-up)
-
+if TYPE_CHECKING:  # the spec module imports the mechanisms: keep it off the import path of light callers
     from sim.knowledge import KnowledgeBase
     from sim.spec import RunSpec
 
 Progress = Callable[[int], None]
 
 CONF_DIR = PROJECT_ROOT / "conf"
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"        # the default; SIM_SCENARIO_DIR=<folder> reads scenarios there
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 KNOWLEDGE_FILE = SCENARIO_DIR / "knowledge" / "baseline.yaml"
-#: A scenario's name (its file's name): a value on the command line (scenario=NAME) and a Hydra config name.
-SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 #: Wall-clock marks (``time.time()``) of this process's run, by phase name; see :func:`mark`.
 CLOCK: dict[str, float] = {}
@@ -62,128 +53,87 @@ def mark(name: str) -> None:
     CLOCK[name] = time.time()
 
 
-def scenario_dir() -> Path:
-    """Where scenario files are read: ``$SIM_SCENARIO_DIR`` when set, else ``scenarios/`` of the project."""
-    env = os.environ.get("SIM_SCENARIO_DIR")
-    return Path(env).expanduser().resolve() if env else SCENARIO_DIR
-
-
 def scenario_names() -> list[str]:
-    """The scenarios that can be selected (registered, not broken)."""
-    if not _registered:
-        return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
-    return sorted(n for g, n in _registered if g == "scenario" and n not in _broken)
-
-
-def broken_scenarios() -> dict[str, str]:
-    """The scenario files that were not registered, by name, with their one-line error."""
-    return dict(_broken)
-
-
-def display(path: Path) -> str:
-    """``path`` for messages: relative to the project when inside it."""
-    try:
-        return str(path.relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
 
 
 # --- YAML ----------------------------------------------------------------------------------------------------
+@functools.cache
+def _yaml_loader() -> Any:
+    """OmegaConf's YAML loader on libyaml's C parser (same resolvers and constructors; ~15× faster to parse).
+
+    ``OmegaConf.load`` builds its loader on the pure-Python ``yaml.SafeLoader``; parsing the knowledge base that
+    way took a tenth of a second each time. Falls back to OmegaConf's own loader without libyaml.
+    """
+    from omegaconf._utils import get_yaml_loader
+
+    python_loader = get_yaml_loader()
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    if c_loader is None:
+        return python_loader
+
+    class Loader(c_loader):  # type: ignore[misc, valid-type]
+        yaml_implicit_resolvers = python_loader.yaml_implicit_resolvers
+        yaml_constructors = python_loader.yaml_constructors
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+            keys = set()                              # as OmegaConf's loader: a duplicate key is an error
+            for key_node, _ in node.value:
+                if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
+                    continue
+                if key_node.value in keys:
+                    raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                            f"found duplicate key {key_node.value}",
+                                                            key_node.start_mark)
+                keys.add(key_node.value)
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
 def _stamp(path: Path) -> tuple[int, int, int]:
     st = path.stat()
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
-_parsed_files: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
-
-
-def _parsed(path: Path) -> dict[str, Any]:
-    """The file's mapping (:func:`sim.yamlio.load_yaml`), parsed once per file version; ConfigError with one line."""
+def _load_yaml(path: Path) -> Any:
+    """The file's content as OmegaConf would load it (a dict), or ConfigError with one line."""
     try:
-        stamp = _stamp(path)
-    except OSError as exc:
-        raise ConfigError(f"{display(path)}: cannot read the file: {exc.strerror or exc}") from None
-    hit = _parsed_files.get(path)
-    if hit is None or hit[0] != stamp:
-        hit = (stamp, load_yaml(path, display(path)))
-        _parsed_files[path] = hit
-    return hit[1]
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
+        if data is None or isinstance(data, (dict, list)):
+            return {} if data is None else data
+    except Exception:  # noqa: BLE001 - told below in OmegaConf's words
+        pass
+    try:                                              # the slow loader, for OmegaConf's own message
+        return OmegaConf.to_container(OmegaConf.load(path))
+    except (OmegaConfBaseException, ValueError, OSError) as exc:
+        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path.relative_to(PROJECT_ROOT)}: not valid YAML: {line}") from None
+    except Exception as exc:  # yaml.YAMLError and friends
+        raise ConfigError(f"{path.relative_to(PROJECT_ROOT)}: not valid YAML: {str(exc).splitlines()[0]}") from None
 
 
 # --- composing -----------------------------------------------------------------------------------------------
-_registered: dict[tuple[str, str], tuple[Path, tuple[int, int, int]]] = {}
-_broken: dict[str, str] = {}
-
-
-def check_scenario_file(name: str, data: dict[str, Any], origin: str) -> None:
-    """What a scenario file must be before it is registered: a usable name, and ``about.name`` equal to it (one
-    file per scenario, so two files cannot claim one name); ConfigError with one line."""
-    if not SCENARIO_NAME.match(name):
-        raise ConfigError(f"{origin}: file name: got {show(name)}; allowed: letters, digits, _ and - (it is the "
-                          "scenario's name on the command line)")
-    about = data.get("about")
-    if not isinstance(about, dict) or "name" not in about:
-        raise ConfigError(f"{origin}: about.name: missing; required: {name!r}, the file's name")
-    if about["name"] != name:
-        raise ConfigError(f"{origin}: about.name: got {show(about['name'])}; allowed: {name!r}, the file's name "
-                          "(a scenario is named by its file, one file per name)")
+_registered: dict[tuple[str, str], tuple[int, int, int]] = {}
 
 
 def register_configs() -> None:
-    """Put the knowledge base and every well-formed scenario file into Hydra's ConfigStore (unchanged files are
-    kept); a broken scenario file is left out and noted in :func:`broken_scenarios`. A broken knowledge base, or a
-    ``SIM_SCENARIO_DIR`` that is not a folder, raises ConfigError."""
+    """Put the knowledge base and every scenario file into Hydra's ConfigStore (files unchanged since are kept)."""
     from hydra.core.config_store import ConfigStore
-    from omegaconf.errors import OmegaConfBaseException
 
     cs = ConfigStore.instance()
-    folder = scenario_dir()
-    if not folder.is_dir():
-        raise ConfigError(f"SIM_SCENARIO_DIR: got {show(str(folder))}; allowed: a folder of scenario files")
     files = [("knowledge", "baseline", KNOWLEDGE_FILE)]
-    files += [("scenario", p.stem, p) for p in sorted(folder.glob("*.yaml")) if not p.is_dir()]
+    files += [("scenario", p.stem, p) for p in sorted(SCENARIO_DIR.glob("*.yaml"))]
     for group, name, path in files:
-        try:
-            stamp = _stamp(path)
-        except OSError:
-            stamp = (-1, -1, -1)
-        if _registered.get((group, name)) == (path, stamp) and (
-                name in _broken or f"{name}.yaml" in cs.repo.get(group, {})):
+        stamp = _stamp(path)
+        if _registered.get((group, name)) == stamp and f"{name}.yaml" in cs.repo.get(group, {}):
             continue
-        _registered[(group, name)] = (path, stamp)
-        try:
-            data = _parsed(path)
-            if group == "scenario":
-                check_scenario_file(name, data, display(path))
-            try:
-                cs.store(group=group, name=name, node=data, package="_global_")
-            except (OmegaConfBaseException, ValueError, TypeError, RecursionError) as exc:
-                line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise ConfigError(f"{display(path)}: cannot be used as a config: {line}") from None
-        except ConfigError as exc:
-            if group != "scenario":
-                del _registered[(group, name)]
-                raise
-            _broken[name] = str(exc)
-            cs.repo.get(group, {}).pop(f"{name}.yaml", None)
-        else:
-            _broken.pop(name, None)
+        cs.store(group=group, name=name, node=_load_yaml(path), package="_global_")
+        _registered[(group, name)] = stamp
     present = {(g, n) for g, n, _ in files}
     for group, name in [k for k in _registered if k not in present]:   # a scenario file was removed
         cs.repo.get(group, {}).pop(f"{name}.yaml", None)
-        _broken.pop(name, None)
         del _registered[(group, name)]
-
-
-def scenario_data(name: str) -> dict[str, Any] | None:
-    """The content of the well-formed scenario file ``name`` (None if there is none): what the file itself sets."""
-    path = scenario_dir() / f"{name}.yaml"
-    if not SCENARIO_NAME.match(name) or name in _broken or not path.is_file():
-        return None
-    try:
-        return _parsed(path)
-    except ConfigError:
-        return None
 
 
 def compose_config(overrides: list[str], config_name: str = "config") -> DictConfig:
@@ -193,47 +143,17 @@ def compose_config(overrides: list[str], config_name: str = "config") -> DictCon
     return compose(config_name=config_name, overrides=overrides)
 
 
-def _no_interpolation(node: Any, path: str) -> None:
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if isinstance(node, DictConfig):
-        for key in node.keys():
-            sub = f"{path}.{key}" if path else str(key)
-            if OmegaConf.is_interpolation(node, str(key)):
-                raise ConfigError(f"{sub}: got {show(node._get_node(key)._value())}; allowed: a plain value "
-                                  "(interpolations ${...} are not resolved in scenarios, knowledge or overrides)")
-            _no_interpolation(node._get_node(key), sub)
-    elif isinstance(node, ListConfig):
-        for i in range(len(node)):
-            if OmegaConf.is_interpolation(node, i):
-                raise ConfigError(f"{path}.{i}: got {show(node._get_node(i)._value())}; allowed: a plain value "
-                                  "(interpolations ${...} are not resolved in scenarios, knowledge or overrides)")
-            _no_interpolation(node._get_node(i), f"{path}.{i}")
-
-
 def plain(cfg: DictConfig) -> dict[str, Any]:
-    """The composed config as plain data, without Hydra's own ``hydra`` node; ConfigError for an interpolation.
+    """The composed config as plain data, interpolations resolved, without Hydra's own ``hydra`` node.
 
-    The ``hydra`` node is left out: it holds values Hydra only sets once the job runs (and may interpolate them).
-    Everything else is data: an interpolation there (which only a Python caller could still bring in; the files
-    and the command line are checked before) is refused, never resolved.
+    The ``hydra`` node is left out before resolving: it holds values Hydra only sets once the job runs.
     """
-    from omegaconf import Container, OmegaConf
-
     data: dict[str, Any] = {}
     for key in cfg.keys():
         if key == "hydra":
             continue
-        if OmegaConf.is_interpolation(cfg, str(key)):
-            raise ConfigError(f"{key}: got an interpolation; allowed: a plain value")
-        if OmegaConf.is_missing(cfg, str(key)):
-            raise ConfigError(f"{key}: got '???' (Hydra's missing value); allowed: a value")
         value = cfg[key]
-        if isinstance(value, Container):
-            _no_interpolation(value, str(key))
-            data[str(key)] = OmegaConf.to_container(value, resolve=False)
-        else:
-            data[str(key)] = value
+        data[str(key)] = OmegaConf.to_container(value, resolve=True) if isinstance(value, Container) else value
     return data
 
 
@@ -244,98 +164,27 @@ def baseline_knowledge() -> KnowledgeBase:
     """The validated baseline knowledge base, loaded (and its sources checked) once per process and file version."""
     from sim.knowledge import display_path, load_knowledge
 
-    data = _parsed(KNOWLEDGE_FILE)                    # the loader of the scenario files and of load_knowledge
-    if _baseline and _baseline[0] is data:
+    stamp = _stamp(KNOWLEDGE_FILE)
+    if _baseline and _baseline[0] == stamp:
         return _baseline[1]
-    kb = load_knowledge(data=data, origin=display_path(KNOWLEDGE_FILE))
-    _baseline[:] = [data, kb]
+    try:
+        data = yaml.load(KNOWLEDGE_FILE.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader",
+                                                                                      yaml.SafeLoader))
+    except Exception:  # noqa: BLE001 - unreadable or not YAML: load_knowledge tells it in one line
+        kb = load_knowledge(KNOWLEDGE_FILE)
+    else:                                             # yaml.safe_load's rules, libyaml's speed
+        kb = load_knowledge(data=data, origin=display_path(KNOWLEDGE_FILE))
+    _baseline[:] = [stamp, kb]
     return kb
 
 
 def spec_from_config(cfg: DictConfig | dict[str, Any], *, origin: str = "config",
                      overrides: list[str] | None = None) -> RunSpec:
-    """Validate a composed config (Hydra's, or its plain dict) into a RunSpec; ConfigError with one line.
+    """Validate a composed config (Hydra's, or its plain dict) into a RunSpec; ConfigError with one line."""
+    from sim.spec import build_spec
 
-    Provenance is made exact first: a value the scenario file sets carries the file's source whole (Hydra's merge
-    would mix it with the baseline's: a new ``why`` under the baseline's ``seed``), a value moved by an override
-    such as ``actors.us.capability.mode=0.3`` is recorded as set on the command line, and the file's own values
-    are checked to carry a source (:func:`sim.spec.check_file_provenance`).
-    """
-    from sim.spec import build_spec, check_file_provenance
-
-    data = cfg if isinstance(cfg, dict) else plain(cfg)
-    overrides = list(overrides or [])
-    about = data.get("about")
-    name = about.get("name") if isinstance(about, dict) else None
-    scenario = scenario_data(name) if isinstance(name, str) else None
-    if scenario is not None or overrides:
-        data = copy.deepcopy(data)
-    if scenario is not None:
-        _own_sources(data, scenario, overrides)
-    _command_line_sources(data, overrides)
-    spec = build_spec(data, origin=origin, overrides=overrides, baseline=baseline_knowledge())
-    if scenario is not None:
-        check_file_provenance(spec, scenario, origin=display(scenario_dir() / f"{name}.yaml"))
-    return spec
-
-
-_FIELDS = ("low", "mode", "high", "dist")
-
-
-def _override_keys(overrides: list[str]) -> list[tuple[str, str]]:
-    """(key, line) of the task's overrides that set a value (not deletions, not Hydra's own)."""
-    out = []
-    for line in overrides:
-        key = line.split("=", 1)[0].lstrip("+")
-        if "=" in line and not line.startswith("~") and not key.startswith(("hydra.", "hydra/")):
-            out.append((key, line))
-    return out
-
-
-def _node(data: Any, parts: list[str]) -> Any:
-    for part in parts:
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
-
-
-def _own_sources(data: dict[str, Any], scenario: dict[str, Any], overrides: list[str]) -> None:
-    """Give every value the scenario file sets with a ``source`` exactly that source (in place)."""
-    keys = [k for k, _ in _override_keys(overrides)]
-
-    def walk(raw: dict[str, Any], parts: list[str]) -> None:
-        for key, value in raw.items():
-            if not isinstance(value, dict):
-                continue
-            here = [*parts, str(key)]
-            target = _node(data, here)
-            if isinstance(value.get("source"), dict) and isinstance(target, dict):
-                dotted = ".".join(here)
-                if not any(k == dotted or k.startswith(f"{dotted}.source") for k in keys):
-                    target["source"] = copy.deepcopy(value["source"])
-            walk(value, here)
-
-    for section in ("actors", "relations", "decisions", "mechanics"):
-        if isinstance(scenario.get(section), dict):
-            walk(scenario[section], [section])
-
-
-def _command_line_sources(data: dict[str, Any], overrides: list[str]) -> None:
-    """A value whose low, mode, high or dist an override sets is recorded as set on the command line (in place)."""
-    keys = _override_keys(overrides)
-    moved: dict[str, list[str]] = {}
-    for key, line in keys:
-        parent, _, field = key.rpartition(".")
-        if field in _FIELDS and parent:
-            moved.setdefault(parent, []).append(line)
-    for parent, lines in moved.items():
-        target = _node(data, parent.split("."))
-        if not isinstance(target, dict) or "source" not in target:
-            continue
-        if any(k.startswith(f"{parent}.source") for k, _ in keys):
-            continue                                  # the command line gives its own source
-        target["source"] = {"seed": "assumption", "why": f"set on the command line ({' '.join(lines)})"}
+    data = plain(cfg) if isinstance(cfg, DictConfig) else cfg
+    return build_spec(data, origin=origin, overrides=list(overrides or []), baseline=baseline_knowledge())
 
 
 def compose_spec(*overrides: str) -> RunSpec:
@@ -350,49 +199,19 @@ def compose_spec(*overrides: str) -> RunSpec:
 
 # --- executing -----------------------------------------------------------------------------------------------
 def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the experiment and write the run folder; the manifest says how it ended.
-
-    The run's lifecycle (:mod:`sim.lifecycle`): :func:`check_resources` first (ConfigError if it cannot fit in
-    memory); then the folder's lock (another live run there: one line on stderr, :class:`RunFolderBusy`, exit
-    status 1); what an earlier run left is removed (its checkpoints kept with ``resume=true``, after checking that
-    the folder's spec is this one: else :class:`ResumeMismatch`, exit status 2). The manifest records pid, host
-    and a heartbeat; every chunk is checkpointed; SIGINT / SIGTERM end the run with status ``interrupted``, one
-    line on stderr and :class:`RunInterrupted` (a ``SystemExit``, status 130 / 143). These ends are
-    ``SystemExit``s so that the command line exits with one line and its status; their line is written here.
-    """
-    from sim.lifecycle import FolderLock, RunEnded, interruptible
-
-    check_resources(spec)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with FolderLock(run_dir), interruptible():
-            return _execute_locked(spec, run_dir, progress)
-    except RunEnded as exc:
-        print(exc.line, file=sys.stderr, flush=True)
-        raise
-
-
-def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None) -> dict[str, Any]:
-    """:func:`execute` with the folder's lock held and the signals caught."""
+    """Run the experiment and write the run folder; the manifest says how it ended."""
     from sim.experiment import chunk_plan, choose_executor, run_experiment
-    from sim.lifecycle import Checkpoints, Manifest, RunInterrupted, own_hydra_files, prepare_folder, \
-        recorded_spec
     from sim.results import ParametersWriter, git_commit, package_versions, spec_document, write_json, write_results
 
     mark("engine_imported")
-    previous = prepare_folder(run_dir, spec)
-    record = recorded_spec(spec)                  # resume=true is how it was started, not what it computed
+    run_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
     chunks = chunk_plan(spec.run.n_runs, spec.run.chunk_size)
-    checkpoints = Checkpoints(run_dir, spec)
-    saved = checkpoints.available(chunks) if spec.run.resume else set()
-    executor = choose_executor(spec, max(len(chunks) - len(saved), 1))
-    progress_state = {"chunks": len(chunks), "chunks_done": 0, "replicas_done": 0}
-    manifest = Manifest(run_dir / "manifest.json", {
+    executor = choose_executor(spec, len(chunks))
+    manifest: dict[str, Any] = {
         "status": "running", "scenario": spec.about.name, "seed": spec.run.seed, "n_runs": spec.run.n_runs,
         "steps": spec.run.steps, "chunk_size": spec.run.chunk_size, "block_size": 256,
-        "workers": getattr(executor, "workers", 1), "overrides": record.overrides,
+        "workers": getattr(executor, "workers", 1), "overrides": spec.overrides,
         "started": started.isoformat(), "finished": None, "wall_seconds": None, "timings": {},
         "versions": package_versions(), "git_commit": git_commit(),
         "trajectories": {"stored_replicas": min(spec.run.trajectory_replicas, spec.run.n_runs),
@@ -401,79 +220,47 @@ def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None) -> 
                                   "quantiles (trajectory_quantiles.parquet) use all replicas")},
         "event_replicas": min(spec.run.event_replicas, spec.run.n_runs),
         "command": " ".join(["python -m sim", *sys.argv[1:]]),
-        "progress": dict(progress_state),
-        "resumed": ({"previous_status": previous, "checkpointed_chunks": len(saved), "chunks": len(chunks)}
-                    if spec.run.resume else None),
-    })
-    manifest.update()
-    write_json(run_dir / "spec.json", spec_document(record))
-    manifest.start_heartbeat()
-
-    def chunk_done(n: int) -> None:
-        progress_state["chunks_done"] += 1
-        progress_state["replicas_done"] += n
-        manifest.update(progress=dict(progress_state))
-        if progress:
-            progress(n)
-
+    }
+    write_json(run_dir / "manifest.json", manifest)
+    write_json(run_dir / "spec.json", spec_document(spec))
     mark("simulate_start")
     t0 = time.perf_counter()
     parameters = ParametersWriter(run_dir / "parameters.parquet")
-    timings: dict[str, float] = {}
     try:
-        results = run_experiment(spec, executor, on_chunk=chunk_done, sink=parameters, checkpoints=checkpoints)
+        results = run_experiment(spec, executor, on_chunk=progress, sink=parameters)
         t1 = time.perf_counter()
         mark("simulated")
         parameters.close()
         summary = write_results(run_dir, spec, results)
-        del results                               # the report reads the files; free the chunks first
         t2 = time.perf_counter()
-        timings = {"simulate": t1 - t0, "write": t2 - t1}
+        manifest["status"] = "complete"           # the results are whole; the report reads them as a run
+        manifest["timings"] = {"simulate": t1 - t0, "write": t2 - t1}
         _stamp_finished(manifest, started)        # for the report; stamped again once the report is written
-        manifest.update(status="complete", timings=dict(timings))   # the results are whole: the report reads them
+        write_json(run_dir / "manifest.json", manifest)
         mark("written")
         report = None
         if spec.run.report:
             from sim.report.run_report import render_run_report
             report = render_run_report(run_dir)
         t3 = time.perf_counter()
-        timings["report"] = t3 - t2
-        checkpoints.remove()
+        manifest["timings"]["report"] = t3 - t2
         mark("reported")
         return {"summary": summary, "report": report, "run_dir": run_dir}
-    except RunInterrupted as exc:
-        parameters.abort()
-        done = progress_state["chunks_done"]
-        exc.line = (f"interrupted by {exc.signame}: {run_dir} (status interrupted, {done} of {len(chunks)} chunks "
-                    f"done and checkpointed); finish it with resume=true hydra.run.dir={run_dir}")
-        manifest.set(status="interrupted", error=f"interrupted by {exc.signame}")
-        raise
     except KeyboardInterrupt:
         parameters.abort()
-        manifest.set(status="interrupted", error="interrupted (KeyboardInterrupt)")
+        manifest["status"] = "interrupted"
         raise
     except BaseException as exc:
         parameters.abort()
-        manifest.set(status="failed", error=f"{type(exc).__name__}: {exc}")
+        manifest["status"] = "failed"
+        manifest["error"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        manifest.stop_heartbeat()
         _stamp_finished(manifest, started)
-        manifest.update(timings=dict(timings))
-        own_hydra_files(run_dir)                  # a command that lost the race for the folder wrote .hydra/
+        write_json(run_dir / "manifest.json", manifest)
 
 
-def _stamp_finished(manifest: Any, started: datetime) -> None:
+def _stamp_finished(manifest: dict[str, Any], started: datetime) -> None:
     finished = datetime.now(timezone.utc)
-    manifest.set(finished=finished.isoformat(), wall_seconds=(finished - started).total_seconds())
-
-
-# --- memory ----------------------------------------------------------------------------------------------------
-def estimate_memory(spec: RunSpec) -> int:
-    """Peak memory of a run in bytes (placeholder: calibrated below)."""
-    return 0
-
-
-def check_resources(spec: RunSpec) -> None:
-    """Raise ConfigError (one line) when the run's :func:`estimate_memory` exceeds the available memory."""
-    return None
+    manifest["finished"] = finished.isoformat()
+    manifest["wall_seconds"] = (finished - started).total_seconds()
