@@ -95,12 +95,12 @@ def breakdown(marks: dict[str, float]) -> list[tuple[str, str, float | None]]:
 
 def top_imports(stderr: str, n: int = 10) -> list[tuple[str, float]]:
     """Self time of imports summed by top-level package, from ``-X importtime`` output (seconds)."""
-    total: Counter[str] = Counter()
+    total: Counter[str] = Counter()                   # microseconds
     for line in stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
         if m:
-            total[m.group(2).split(".")[0]] += int(m.group(1)) / 1e6
-    return total.most_common(n)
+            total[m.group(2).split(".")[0]] += int(m.group(1))
+    return [(package, us / 1e6) for package, us in total.most_common(n)]
 
 
 def main() -> None:
