@@ -156,7 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFolderError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = render_comparison(runs, baseline, difference_table(runs, baseline), unique_labels(runs), args.out)
+    try:
+        out = render_comparison(runs, baseline, difference_table(runs, baseline), unique_labels(runs), args.out)
+    except RunFolderError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: --out {args.out}: cannot write ({err.strerror or err}); allowed: a file in a writable "
+              "folder", file=sys.stderr)
+        return 2
     print(out.resolve())
     return 0
 

@@ -390,3 +390,34 @@ def make_multirun(
         f"hydra:\n  mode: MULTIRUN\n  sweeper:\n    params:\n      {key}: {','.join(map(str, values))}\n"
     )
     return path
+
+
+def make_large_run(dir: str | Path, n: int, seed: int = 1, base: int = 2000, **kwargs: Any) -> Path:
+    """A run folder of ``n`` replicas, cheap to make: a ``base``-replica synthetic run whose outcomes are resampled
+    (with jitter on the issue outcomes and utilities) to ``n`` rows, the summary recomputed from them.
+
+    Stories, trajectories and quantiles stay those of the small run (they are bounded in a real run too).
+    """
+    path = make_run(dir, n=base, seed=seed, **kwargs)
+    small = pd.read_parquet(path / "outcomes.parquet")
+    rng = np.random.default_rng(seed + 7)
+    rows = np.concatenate([np.arange(min(base, n)), rng.integers(0, base, max(n - base, 0))])
+    big = small.iloc[rows].reset_index(drop=True)      # the first rows (the stories' replicas) as they were
+    big["replica"] = np.arange(n, dtype=np.int64)
+    jitter = np.arange(n) >= base
+    for col in big.columns:
+        if col.startswith(names.ISSUE_PREFIX):
+            big[col] = np.clip(big[col].to_numpy(dtype=float) + jitter * rng.normal(0, 1.0, n), 0, 100)
+        elif col.startswith(names.UTILITY_PREFIX):
+            big[col] = big[col].to_numpy(dtype=float) + jitter * rng.normal(0, 0.01, n)
+    big.to_parquet(path / "outcomes.parquet", index=False)
+    spec = json.loads((path / "spec.json").read_text())
+    starts = np.array([json.loads((path / "summary.json").read_text())["outcomes"][i]["start"]
+                       for i in spec["issue_ids"]])
+    summary = summary_of(big, starts, RUNGS)
+    _write_json(path / "summary.json", summary)
+    for name in ("spec.json", "manifest.json"):
+        doc = json.loads((path / name).read_text())
+        doc["n_runs"] = n
+        _write_json(path / name, doc)
+    return path

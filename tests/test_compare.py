@@ -154,3 +154,97 @@ def test_old_run_folder_compares_with_a_new_one(tmp_path: Path) -> None:
     assert table["paired"].all() and names.DEAL_EVER in set(table["key"])
     ever = table[table["key"] == names.DEAL_EVER].iloc[0]
     assert ever["baseline_mean"] == pytest.approx(100 * old.outcomes[names.DEAL_STEP].notna().mean())
+
+
+# --- crafted run folders: one line naming the folder, the file and field, the value and what is allowed --------
+def _edit_json(path: Path, **changes: object) -> None:
+    import json
+
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+def _edit_outcomes(run: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    file = run / "outcomes.parquet"
+    edit(pd.read_parquet(file)).to_parquet(file, index=False)
+
+
+def _craft(run: Path, case: str) -> None:
+    if case == "missing column":
+        _edit_outcomes(run, lambda df: df.drop(columns=[names.WAR]))
+    elif case == "string values":
+        _edit_outcomes(run, lambda df: df.assign(**{names.issue_outcome("iran_nuclear"): "high"}))
+    elif case == "string replica ids":
+        _edit_outcomes(run, lambda df: df.assign(replica=df["replica"].astype(str)))
+    elif case == "corrupt parquet":
+        (run / "outcomes.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    elif case == "negative n_runs":
+        _edit_json(run / "manifest.json", n_runs=-5)
+    elif case == "duplicated replicas":
+        _edit_outcomes(run, lambda df: df.assign(replica=[0, *range(len(df) - 1)]))
+    elif case == "empty outcomes":
+        _edit_outcomes(run, lambda df: df.iloc[:0])
+    elif case == "overrides as a string":
+        _edit_json(run / "manifest.json", overrides="scenario=grand_bargain")
+    elif case == "probability as text":
+        import json
+
+        summary = json.loads((run / "summary.json").read_text())
+        summary["probabilities"][names.DEAL]["p"] = "high"
+        (run / "summary.json").write_text(json.dumps(summary))
+    elif case == "rung out of range":
+        _edit_outcomes(run, lambda df: df.assign(**{names.MAX_RUNG: df[names.MAX_RUNG].astype("int8") + 9}))
+
+
+#: case -> words the one line must hold (besides the folder's name and ``allowed``/``required``)
+CRAFTED = {
+    "missing column": ["outcomes.parquet", "'war'", "missing"],
+    "string values": ["outcomes.parquet", "outcome_iran_nuclear", "'high'", "numbers"],
+    "string replica ids": ["outcomes.parquet", "'replica'", "'0'", "whole numbers"],
+    "corrupt parquet": ["outcomes.parquet", "cannot read as Parquet"],
+    "negative n_runs": ["manifest.json", "n_runs", "-5", "whole number ≥ 1"],
+    "duplicated replicas": ["outcomes.parquet", "replica 0 2 times", "each replica once"],
+    "empty outcomes": ["outcomes.parquet", "0 rows", "one row per replica"],
+    "overrides as a string": ["manifest.json", "overrides", "'scenario=grand_bargain'", "a list of strings"],
+    "probability as text": ["summary.json", "probabilities.deal.p", "'high'", "share from 0 to 1"],
+    "rung out of range": ["outcomes.parquet", "max_escalation", "rung from 0 to 6"],
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_crafted_folder_gives_one_line_and_exit_2(tmp_path: Path, case: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    good = make_run(tmp_path / "good", n=30)
+    bad = make_run(tmp_path / "crafted", n=30, scenario="grand_bargain")
+    _craft(bad, case)
+    out = tmp_path / "cmp.html"
+    assert main([str(good), str(bad), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    line = lines[0]
+    assert line.startswith("error: ") and str(bad) in line and ("allowed" in line or "required" in line), line
+    for words in CRAFTED[case]:
+        assert words in line, line
+    assert "Traceback" not in captured.err and not out.exists() and not captured.out
+
+
+def test_crafted_folder_from_the_command_line(tmp_path: Path) -> None:
+    """The same through ``python -m sim.compare``: exit 2, one line, no traceback."""
+    good = make_run(tmp_path / "good", n=20)
+    bad = make_run(tmp_path / "bad", n=20)
+    _craft(bad, "corrupt parquet")
+    res = _cli(str(good), str(bad), cwd=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "bad/outcomes.parquet" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = make_run(tmp_path / "good", n=20)
+    (tmp_path / "taken").mkdir()
+    assert main([str(good), "--out", str(tmp_path / "taken")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--out" in lines[0] and "cannot write" in lines[0]

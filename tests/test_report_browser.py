@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from sim.compare import main as compare_main
 from sim.report import render_run_report, render_sweep_report
 from sim.report.stories import pick_stories
 from sim.runs import load_run
-from synthetic_runs import ISSUES, make_multirun, make_run
+from synthetic_runs import ISSUES, make_large_run, make_multirun, make_run
 
 pytestmark = pytest.mark.browser
 
@@ -167,3 +170,46 @@ def test_comparison_of_one_run_renders(driver: object, runs: dict[str, Path], tm
     out = tmp_path / "single.html"
     assert compare_main([str(runs["sq"]), "--out", str(out)]) == 0
     assert_renders(driver, out, 5)
+
+
+#: Renders a run report in a fresh process and prints the page's path and the process's peak memory (kB).
+_RENDER = ("import resource, sys; from sim.report import render_run_report; page = render_run_report(sys.argv[1]); "
+           "print(page, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+
+
+def _render_measured(run_dir: Path) -> tuple[Path, int]:
+    res = subprocess.run([sys.executable, "-c", _RENDER, str(run_dir)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    page, peak_kb = res.stdout.split()
+    return Path(page), int(peak_kb)
+
+
+@pytest.fixture(scope="module")
+def million(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
+    """A run of a million replicas, its report rendered in a fresh process: (run folder, page, peak memory kB)."""
+    run = make_large_run(tmp_path_factory.mktemp("million") / "big", 1_000_000)
+    page, peak_kb = _render_measured(run)
+    return run, page, peak_kb
+
+
+def test_report_of_a_million_replicas_is_bounded(million: tuple[Path, Path, int]) -> None:
+    """Plots are drawn from binned counts and a bounded sample, the numbers from all replicas: a million replicas
+    give a page of a few MB (≤ 10 MB; plotly.js is 4.9 MB of it), rendered in bounded memory."""
+    from plotly.offline import get_plotlyjs
+
+    run, page, peak_kb = million
+    size = page.stat().st_size
+    assert size <= 10 * 2**20, f"report.html is {size / 2**20:.1f} MB at a million replicas"
+    assert size - len(get_plotlyjs()) < 2 * 2**20, f"{size / 2**20:.1f} MB"
+    # the data (10^6 replicas × 19 columns ≈ 110 MB in memory) are read once; the figures do not copy them
+    assert peak_kb < 1024 * 1024, f"rendering took {peak_kb / 1024:.0f} MB"
+    text = page.read_text(encoding="utf-8")
+    p = json.loads((run / "summary.json").read_text())["probabilities"]["deal"]
+    assert f"{100 * p['p']:.1f} % ± {100 * p['se']:.1f}" in text          # numbers from all replicas
+    assert "evenly spaced sample of 20,000 of the 1,000,000 replicas" in text
+
+
+@pytest.mark.slow
+def test_report_of_a_million_replicas_renders(driver: object, million: tuple[Path, Path, int]) -> None:
+    run, page, _ = million
+    assert_renders(driver, page, run_figures(run))

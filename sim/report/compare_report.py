@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from sim import outcomes as names
 from sim.report.labels import Z95, pct_se, rung_label, scale_ticks, sentence, signed, wrap
 from sim.report.page import Page, esc, write_html_atomic
+from sim.report.sample import PLOT_SAMPLE, sample_note, sampled
 from sim.report.style import color, finish, rgba
 from sim.runs import RunData
 
@@ -112,18 +113,25 @@ def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str) -> go
     return finish(fig, f"Cumulative distributions of final {what}", height=140 + 330 * nrows)
 
 
+def violin_sample(runs: Sequence[RunData]) -> int:
+    """Replicas drawn per run in a violin: :data:`PLOT_SAMPLE` shared among the runs, at least 5,000 each."""
+    return max(PLOT_SAMPLE // max(len(runs), 1), 5_000)
+
+
 def outcome_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
-    """One panel per issue, one horizontal violin per run, scale ends in words."""
+    """One panel per issue, one horizontal violin per run, scale ends in words (drawn from a bounded sample of
+    each run's replicas, :func:`violin_sample`)."""
     base = runs[0]
     columns = base.of_kind("quantity")
     fig = make_subplots(rows=max(len(columns), 1), cols=1, subplot_titles=[base.label(c) for c in columns],
                         vertical_spacing=0.35 / max(len(columns), 1))
     ylabels = [wrap(lab, 30) for lab in labels]
+    limit = violin_sample(runs)
     for row, column in enumerate(columns, start=1):
         for i, run in enumerate(runs):
-            v = run.outcomes[column].to_numpy(dtype=float)
+            v = sampled(run.outcomes[column].to_numpy(dtype=float), limit)
             fig.add_trace(go.Violin(
-                x=v, y=[ylabels[i]] * v.size, orientation="h", name=labels[i], legendgroup=str(i),
+                x=v, y0=ylabels[i], orientation="h", name=labels[i], legendgroup=str(i),
                 showlegend=row == 1, line_color=color(i), fillcolor=rgba(color(i), 0.35), box_visible=True,
                 meanline_visible=True, points=False, spanmode="hard", width=0.85,
             ), row=row, col=1)
@@ -137,17 +145,20 @@ def outcome_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.
 
 
 def utility_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
-    """Horizontal violins of each actor's final utility, grouped by run."""
+    """Horizontal violins of each actor's final utility, grouped by run (one trace per run and actor, the run's
+    traces in one offset group; drawn from a bounded sample of each run's replicas)."""
     base = runs[0]
     fig = go.Figure()
     columns = base.of_kind("utility")
     actors = [base.label(c) for c in columns]
+    limit = violin_sample(runs)
     for i, run in enumerate(runs):
-        xs = np.concatenate([run.outcomes[c].to_numpy(dtype=float) for c in columns])
-        ys = np.repeat(actors, len(run.outcomes))
-        fig.add_trace(go.Violin(x=xs, y=ys, orientation="h", name=labels[i], line_color=color(i),
-                                fillcolor=rgba(color(i), 0.35), box_visible=True, meanline_visible=True,
-                                points=False, spanmode="hard"))
+        for j, (column, actor) in enumerate(zip(columns, actors)):
+            fig.add_trace(go.Violin(x=sampled(run.outcomes[column].to_numpy(dtype=float), limit), y0=actor,
+                                    orientation="h", name=labels[i], legendgroup=str(i), showlegend=j == 0,
+                                    offsetgroup=str(i), alignmentgroup="utilities", line_color=color(i),
+                                    fillcolor=rgba(color(i), 0.35), box_visible=True, meanline_visible=True,
+                                    points=False, spanmode="hard"))
     fig.update_layout(violinmode="group", violingap=0.25, violingroupgap=0.05)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="Final utility with baseline preferences  (← worse for that actor · better →)")
@@ -262,14 +273,15 @@ def render_comparison(runs: Sequence[RunData], baseline: int, diffs: pd.DataFram
                 "Cumulative distributions: at each value on the horizontal axis, the share of replicas that ended at "
                 "or below it. A curve further right means outcomes further towards the 100 end of that scale; where "
                 "curves cross, runs differ in spread rather than simply in level.")
+    note = sample_note(max(len(r.outcomes) for r in runs), violin_sample(runs))
     page.figure(outcome_violin_figure(runs, labels),
                 "The same outcomes as violins: width = how often a value occurred; box = middle half of replicas; "
-                "line = median, dashed = mean.")
+                "line = median, dashed = mean." + note)
     page.section("Actor utilities", "utilities")
     page.figure(ecdf_figure(runs, labels, "utility"),
                 "Cumulative distributions of each actor's final utility (baseline preferences). A curve further "
                 "right means the actor did better in that run.")
     page.figure(utility_violin_figure(runs, labels),
                 "Each actor's final utility, one violin per run (colours as above). Further right = better for that "
-                "actor.")
+                "actor." + note)
     return write_html_atomic(out, page.render())

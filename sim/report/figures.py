@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from sim import outcomes as names
 from sim.report.labels import Z95, num, pct, rung_label, rung_ticks, scale_ticks, wrap
+from sim.report.sample import binned, sampled
 from sim.report.style import DEAL_COLOR, FAN_COLOR, color, finish, rgba, rung_color
 from sim.runs import RunData
 
@@ -55,9 +56,12 @@ def no_deal_curve(deal_step: pd.Series, steps: int) -> pd.DataFrame:
     (never = censored at the end); ``se`` is the binomial standard error.
     """
     n = len(deal_step)
-    first = deal_step.astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+    first = deal_step.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     t = np.arange(steps + 1)
-    surv = (first[None, :] > t[:, None]).mean(axis=1) if n else np.ones(len(t))
+    happened = first[~np.isnan(first)]
+    # counts by month over all replicas (memory independent of n × steps): share with first > t
+    by_step = np.bincount(np.clip(happened, 0, steps + 1).astype(np.int64), minlength=steps + 2)[: steps + 1]
+    surv = 1.0 - np.cumsum(by_step) / n if n else np.ones(len(t))
     se = np.sqrt(surv * (1 - surv) / max(n, 1))
     return pd.DataFrame({"step": t, "p_no_deal": surv, "se": se})
 
@@ -114,12 +118,15 @@ def outcome_histograms_figure(run: RunData) -> go.Figure:
     stats = run.summary.get("outcomes", {})
     for row, (issue, column, meta) in enumerate(zip(issues, columns, metas), start=1):
         values = run.outcomes[column].to_numpy(dtype=float)
+        low, high, counts = binned(values)              # counted over all replicas: the page stays small
+        share = 100 * counts / max(int(counts.sum()), 1)
         fig.add_trace(
-            go.Histogram(
-                x=values, xbins={"start": 0, "end": 100.0001, "size": 2.5}, histnorm="percent",
-                marker_color=color(row - 1), marker_line={"color": "white", "width": 0.5}, opacity=0.85,
-                name=meta["label"], showlegend=False,
-                hovertemplate=f"{meta['label']}<br>final outcome %{{x}}: %{{y:.1f}} % of replicas<extra></extra>",
+            go.Bar(
+                x=(low + high) / 2, y=share, width=high - low, marker_color=color(row - 1),
+                marker_line={"color": "white", "width": 0.5}, opacity=0.85, name=meta["label"], showlegend=False,
+                customdata=np.stack([low, high, counts], axis=1),
+                hovertemplate=f"{meta['label']}<br>final outcome %{{customdata[0]:g}}–%{{customdata[1]:g}}: "
+                "%{y:.1f} % of replicas (%{customdata[2]:,})<extra></extra>",
             ),
             row=row, col=1,
         )
@@ -144,20 +151,22 @@ def outcome_histograms_figure(run: RunData) -> go.Figure:
             )
         fig.update_xaxes(**scale_ticks(meta["scale_0"], meta["scale_100"], 22), row=row, col=1)
         fig.update_yaxes(title="% of replicas", ticksuffix=" %", row=row, col=1)
+    fig.update_layout(bargap=0)
     height = 150 + 250 * len(issues)
     return finish(fig, "Where each issue ends up: final outcomes across replicas", height=height)
 
 
 def utility_figure(run: RunData) -> go.Figure:
-    """Horizontal violins of each actor's final utility (baseline preferences)."""
+    """Horizontal violins of each actor's final utility (baseline preferences), drawn from a bounded sample of
+    replicas (:mod:`sim.report.sample`)."""
     fig = go.Figure()
     actors = run.of_kind("utility")
     for i, column in enumerate(actors):
-        values = run.outcomes[column].to_numpy(dtype=float)
+        values = sampled(run.outcomes[column].to_numpy(dtype=float))
         name = run.label(column)
         fig.add_trace(
             go.Violin(
-                x=values, y=[name] * len(values), orientation="h", name=name, line_color=color(i),
+                x=values, y0=name, orientation="h", name=name, line_color=color(i),
                 fillcolor=rgba(color(i), 0.35), box_visible=True, meanline_visible=True, points=False,
                 spanmode="hard", showlegend=False, scalemode="width", width=0.8,
                 hoveron="violins+kde",

@@ -10,6 +10,7 @@ from sim import outcomes as names
 from sim.report import figures, stories
 from sim.report.labels import num, pct_se, pretty_path, rung_label, sentence, value_text
 from sim.report.page import Page, esc, write_html_atomic
+from sim.report.sample import sample_note
 from sim.runs import RunData, load_run
 
 
@@ -117,7 +118,8 @@ def _distributions(page: Page, run: RunData) -> None:
     page.figure(figures.utility_figure(run),
                 "One violin per actor: its width shows how often the actor ended with that utility, judged by "
                 "the actor's baseline preferences (further right = better for that actor; comparable across "
-                "scenarios). Inside: box = middle half of replicas, line = median, dashed line = mean.")
+                "scenarios). Inside: box = middle half of replicas, line = median, dashed line = mean."
+                + sample_note(len(run.outcomes)))
     ustats = run.summary.get("utilities", {})
     actors = []
     for name in run.of_kind("utility"):

@@ -17,7 +17,7 @@ from sim.report.page import Page, esc, write_html_atomic
 from sim.report.style import DEAL_COLOR, WAR_COLOR, color, finish
 from sim.runs import RunFolderError, job_dirs, registry_for
 
-_FIXED = {"job", "run_dir", "overrides"}
+_FIXED = {"job", "run_dir", "overrides", "status", "error"}
 #: ``sweep.parquet`` figure columns: ``p_<probability>`` (and ``_se``), ``mean_<rung>``, ``median_<quantity>``.
 _FIGURES = ("p_", "mean_", "median_")
 
@@ -42,9 +42,11 @@ def _first_spec(multirun: Path, sweep: pd.DataFrame) -> dict[str, Any]:
         f = d / "spec.json"
         if f.is_file():
             try:
-                return json.loads(f.read_text(encoding="utf-8"))
-            except ValueError:
+                spec = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
                 continue
+            if isinstance(spec, dict):
+                return spec
     return {}
 
 
@@ -90,11 +92,16 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
     if not file.is_file():
         raise RunFolderError(f"{root}: not a finished multirun folder (sweep.parquet is missing)")
     try:
-        sweep = pd.read_parquet(file).sort_values("job").reset_index(drop=True)
+        table = pd.read_parquet(file).sort_values("job").reset_index(drop=True)
     except Exception as err:
         raise RunFolderError(f"{file}: cannot read ({str(err).splitlines()[0] if str(err) else err})") from err
-    spec = _first_spec(root, sweep)
-    keys = swept_keys(sweep)
+    if "status" not in table:                 # written before failed jobs were listed: every row completed
+        table = table.assign(status="complete", error=None)
+    done = (table["status"] == "complete").to_numpy()
+    sweep = table[done].reset_index(drop=True)
+    failed = table[~done].reset_index(drop=True)
+    spec = _first_spec(root, table)
+    keys = swept_keys(table)
     xkey, rest, x, groups, is_num = _axis(sweep, keys)
     order = np.argsort(x.to_numpy(), kind="stable") if is_num else np.arange(len(sweep))
     xtitle = f"{pretty_path(xkey, spec)}  ({xkey})" if xkey else "Job number"
@@ -110,8 +117,19 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
     page = Page(f"Sweep report: {root.name}")
     swept = [k for k in keys if k == xkey or k in rest]
     page.html(f"<h1>Sweep over {esc('; '.join(pretty_path(k, spec) for k in swept) or 'jobs')}</h1>")
-    page.paragraph(f"{len(sweep)} jobs in {root.resolve()}. Each job is a full Monte Carlo run; the points below are "
+    page.paragraph(f"{len(table)} jobs in {root.resolve()}. Each job is a full Monte Carlo run; the points below are "
                    "its headline figures, whiskers are 95 % Monte Carlo intervals.", cls="lead")
+    if len(failed):
+        first = failed.iloc[0]
+        page.note(f"{len(failed)} of {len(table)} jobs did not complete and are left out of the figures: "
+                  + "; ".join(f"job {r['job']} ({r['overrides'] or 'defaults'}): {r['status']}" for _, r in
+                              failed.head(8).iterrows())
+                  + ("; …" if len(failed) > 8 else "")
+                  + f". First error: {first['error']}. The jobs table below lists every job with its error.")
+    if not len(sweep):
+        page.paragraph("No job completed, so there are no figures.", cls="muted")
+        _jobs_table(page, root, table, keys, [], registry)
+        return write_html_atomic(root / "sweep.html", page.render())
     constant = [k for k in keys if k != xkey and k not in rest]
     if constant:
         page.paragraph("Held fixed: " + "; ".join(f"{k} = {sweep[k].iloc[0]}" for k in constant), cls="muted")
@@ -158,15 +176,34 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
                 "One panel per issue: the median final outcome over replicas (0–100; the scale ends are named on the "
                 "left) at each swept value, with 95 % intervals for the median.")
 
-    page.section("Jobs", "jobs")
-    rows = []
-    for _, r in sweep.iloc[order].iterrows():
-        report = root / str(r["run_dir"]) / "report.html"
-        link = (f'<a href="{esc(Path(str(r["run_dir"])) / "report.html")}">report</a>' if report.is_file()
-                else esc(r["run_dir"]))
-        cells = [pct_se(r[f"p_{n}"], r.get(f"p_{n}_se")) for n in probabilities]
-        rows.append([r["job"], *[r[k] for k in keys], *cells, num(r[rung_col], 2), link, r["overrides"]])
-    heads = [f"P({names.label(registry, n)})" for n in probabilities]
-    page.table(["Job", *keys, *heads, f"Mean {names.label(registry, names.MAX_RUNG)}", "Folder", "Overrides"], rows,
-               numeric=[0], raw_cols=[len(keys) + len(probabilities) + 2])
+    jobs = pd.concat([sweep.iloc[order], failed], ignore_index=True)   # completed in axis order, then the others
+    _jobs_table(page, root, jobs, keys, probabilities, registry)
     return write_html_atomic(root / "sweep.html", page.render())
+
+
+def _jobs_table(page: Page, root: Path, jobs: pd.DataFrame, keys: list[str], probabilities: list[str],
+                registry: list[dict[str, Any]]) -> None:
+    """Every job: number, status, swept values, headline figures (completed jobs), folder link, error, overrides."""
+    page.section("Jobs", "jobs")
+    rung_col = f"mean_{names.MAX_RUNG}"
+    rows = []
+    for _, r in jobs.iterrows():
+        report = root / str(r["run_dir"]) / "report.html"
+        link = (f'<a href="{esc(Path(str(r["run_dir"])) / "report.html")}">report</a>'
+                if report.is_file() and r["status"] == "complete" else esc(r["run_dir"]))
+        cells = [pct_se(_value(r.get(f"p_{n}")), _value(r.get(f"p_{n}_se"))) for n in probabilities]
+        values = ["" if pd.isna(r.get(k)) else r.get(k) for k in keys]
+        rows.append([r["job"], r["status"], *values, *cells, num(r.get(rung_col), 2), link, r["error"] or "",
+                     r["overrides"]])
+    heads = [f"P({names.label(registry, n)})" for n in probabilities]
+    page.table(["Job", "Status", *keys, *heads, f"Mean {names.label(registry, names.MAX_RUNG)}", "Folder", "Error",
+                "Overrides"], rows, numeric=[0], raw_cols=[len(keys) + len(probabilities) + 3])
+
+
+def _value(x: Any) -> float | None:
+    """A figure from the table, None when missing (a failed job's empty cell)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(v) else v
