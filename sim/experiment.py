@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import mesa
 import numpy as np
@@ -21,6 +21,9 @@ from sim.chunk import ChunkResult
 from sim.model import GeoModel
 from sim.spec import RunSpec
 from sim.streams import BLOCK_SIZE, BlockStreams, replica_ids
+
+if TYPE_CHECKING:
+    from sim.lifecycle import Checkpoints
 
 
 def run_chunk(spec: RunSpec, block_ids: list[int], columns: np.ndarray | None = None) -> ChunkResult:
@@ -75,17 +78,44 @@ class InProcess:
 
 
 class LocalPool:
-    """Run chunks on local cores (processes)."""
+    """Run chunks on local cores (processes).
+
+    The workers die with this process (:func:`sim.lifecycle.worker_init`: the kernel kills them when their parent
+    dies, even by SIGKILL) and are terminated at once when the consumer stops early: an exception, a signal, or
+    the generator closed (instead of the executor's default of waiting for every submitted chunk).
+    """
 
     def __init__(self, workers: int):
         self.workers = workers
 
     def map(self, spec: RunSpec, chunks: list[list[int]]) -> Iterator[ChunkResult]:
+        from sim.lifecycle import worker_init
+
         # fork explicitly: importing mesa forces the global start method to "spawn", which would re-import the
         # caller's main module in every worker (and fail in scripts without a __main__ guard)
         ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=worker_init,
+                                   initargs=(os.getpid(),))
+        try:
             yield from pool.map(run_chunk, [spec] * len(chunks), chunks)
+        except BaseException:                    # GeneratorExit included: stop the workers now
+            terminate(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a process pool's workers now (SIGTERM, then SIGKILL after 5 s) and drop its queued chunks."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=5)
 
 
 def choose_executor(spec: RunSpec, n_chunks: int) -> Executor:
@@ -97,26 +127,46 @@ def choose_executor(spec: RunSpec, n_chunks: int) -> Executor:
 
 def run_experiment(spec: RunSpec, executor: Executor | None = None,
                    on_chunk: Callable[[int], None] | None = None,
-                   sink: Callable[[ChunkResult], None] | None = None) -> list[ChunkResult]:
+                   sink: Callable[[ChunkResult], None] | None = None,
+                   checkpoints: Checkpoints | None = None) -> list[ChunkResult]:
     """All replicas of the spec, in chunk order; ``on_chunk(n_replicas)`` reports progress.
 
     Memory stays bounded: the per-step histograms (1.2 MB a chunk) are folded into the first chunk's as results
     arrive (later chunks keep ``hist=None``); integer counts, so the sum does not depend on the order. ``sink``
     is handed each result as it arrives, in chunk (= replica) order, and may take its bulky parts (the drawn
     inputs: :class:`sim.results.ParametersWriter` writes them and drops them).
+
+    With ``checkpoints`` (:class:`sim.lifecycle.Checkpoints`) every chunk computed is saved as it arrives (before
+    anything takes parts of it), and the chunks already saved for this spec are read back instead of run: only
+    the missing chunks go to the executor, and every chunk reaches the merge, the sink and ``on_chunk`` in chunk
+    order as in an uninterrupted run, so the results are the same to the byte.
     """
     chunks = chunk_plan(spec.run.n_runs, spec.run.chunk_size)
-    executor = executor or choose_executor(spec, len(chunks))
+    saved = checkpoints.available(chunks) if checkpoints is not None else set()
+    todo = [blocks for blocks in chunks if blocks[0] not in saved]
+    executor = executor or choose_executor(spec, len(todo))
+    stream = executor.map(spec, todo) if todo else iter(())
     out: list[ChunkResult] = []
-    for res in executor.map(spec, chunks):
-        if out and out[0].hist is not None and res.hist is not None:
-            out[0].hist += res.hist
-            res.hist = None
-        if sink:
-            sink(res)
-        out.append(res)
-        if on_chunk:
-            on_chunk(len(res.replica))
+    try:
+        for blocks in chunks:
+            res = checkpoints.load(blocks) if checkpoints is not None and blocks[0] in saved else None
+            if res is None:
+                # a chunk to run (or one whose checkpoint was damaged since it was listed: run it here)
+                res = next(stream) if blocks[0] not in saved else run_chunk(spec, blocks)
+                if checkpoints is not None:
+                    checkpoints.save(blocks, res)
+            if out and out[0].hist is not None and res.hist is not None:
+                out[0].hist += res.hist
+                res.hist = None
+            if sink:
+                sink(res)
+            out.append(res)
+            if on_chunk:
+                on_chunk(len(res.replica))
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()                               # a pool stops its workers now, not at garbage collection
     return out
 
 

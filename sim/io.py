@@ -33,9 +33,26 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
+    """JSON as the standard defines it: a non-finite number (NaN, ±inf: e.g. a standard error of one replica) is
+    written as ``null``; numpy scalars and arrays as numbers and lists."""
+    text = json.dumps(finite(data), indent=2, default=_json_default, allow_nan=False)
+
     def write(p: Path) -> None:
-        p.write_text(json.dumps(data, indent=2, default=_json_default))
+        p.write_text(text)
     atomic_write(path, write)
+
+
+def finite(data: Any) -> Any:
+    """``data`` with every non-finite float (Python's or numpy's, also inside arrays) replaced by None."""
+    if isinstance(data, float | np.floating):
+        return float(data) if np.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(v) for v in data]
+    if isinstance(data, np.ndarray):
+        return finite(data.tolist())
+    return data
 
 
 def write_parquet(path: Path, df: pd.DataFrame) -> None:

@@ -199,19 +199,49 @@ def compose_spec(*overrides: str) -> RunSpec:
 
 # --- executing -----------------------------------------------------------------------------------------------
 def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the experiment and write the run folder; the manifest says how it ended."""
+    """Run the experiment and write the run folder; the manifest says how it ended.
+
+    The run's lifecycle (:mod:`sim.lifecycle`): :func:`check_resources` first (ConfigError if it cannot fit in
+    memory); then the folder's lock (another live run there: one line on stderr, :class:`RunFolderBusy`, exit
+    status 1); what an earlier run left is removed (its checkpoints kept with ``resume=true``, after checking that
+    the folder's spec is this one: else :class:`ResumeMismatch`, exit status 2). The manifest records pid, host
+    and a heartbeat; every chunk is checkpointed; SIGINT / SIGTERM end the run with status ``interrupted``, one
+    line on stderr and :class:`RunInterrupted` (a ``SystemExit``, status 130 / 143). These ends are
+    ``SystemExit``s so that the command line exits with one line and its status; their line is written here.
+    """
+    from sim.lifecycle import FolderLock, RunEnded, interruptible
+
+    check_resources(spec)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FolderLock(run_dir), interruptible():
+            return _execute_locked(spec, run_dir, progress)
+    except RunEnded as exc:
+        print(exc.line, file=sys.stderr, flush=True)
+        raise
+
+
+def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None) -> dict[str, Any]:
+    """:func:`execute` with the folder's lock held and the signals caught."""
     from sim.experiment import chunk_plan, choose_executor, run_experiment
+    from sim.lifecycle import Checkpoints, Manifest, RunInterrupted, own_hydra_files, prepare_folder, \
+        recorded_spec
     from sim.results import ParametersWriter, git_commit, package_versions, spec_document, write_json, write_results
 
     mark("engine_imported")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    previous = prepare_folder(run_dir, spec)
+    record = recorded_spec(spec)                  # resume=true is how it was started, not what it computed
     started = datetime.now(timezone.utc)
     chunks = chunk_plan(spec.run.n_runs, spec.run.chunk_size)
-    executor = choose_executor(spec, len(chunks))
-    manifest: dict[str, Any] = {
+    checkpoints = Checkpoints(run_dir, spec)
+    saved = checkpoints.available(chunks) if spec.run.resume else set()
+    executor = choose_executor(spec, max(len(chunks) - len(saved), 1))
+    progress_state = {"chunks": len(chunks), "chunks_done": 0, "replicas_done": 0}
+    manifest = Manifest(run_dir / "manifest.json", {
         "status": "running", "scenario": spec.about.name, "seed": spec.run.seed, "n_runs": spec.run.n_runs,
         "steps": spec.run.steps, "chunk_size": spec.run.chunk_size, "block_size": 256,
-        "workers": getattr(executor, "workers", 1), "overrides": spec.overrides,
+        "workers": getattr(executor, "workers", 1), "overrides": record.overrides,
         "started": started.isoformat(), "finished": None, "wall_seconds": None, "timings": {},
         "versions": package_versions(), "git_commit": git_commit(),
         "trajectories": {"stored_replicas": min(spec.run.trajectory_replicas, spec.run.n_runs),
@@ -220,47 +250,159 @@ def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -
                                   "quantiles (trajectory_quantiles.parquet) use all replicas")},
         "event_replicas": min(spec.run.event_replicas, spec.run.n_runs),
         "command": " ".join(["python -m sim", *sys.argv[1:]]),
-    }
-    write_json(run_dir / "manifest.json", manifest)
-    write_json(run_dir / "spec.json", spec_document(spec))
+        "progress": dict(progress_state),
+        "resumed": ({"previous_status": previous, "checkpointed_chunks": len(saved), "chunks": len(chunks)}
+                    if spec.run.resume else None),
+    })
+    manifest.update()
+    write_json(run_dir / "spec.json", spec_document(record))
+    manifest.start_heartbeat()
+
+    def chunk_done(n: int) -> None:
+        progress_state["chunks_done"] += 1
+        progress_state["replicas_done"] += n
+        manifest.update(progress=dict(progress_state))
+        if progress:
+            progress(n)
+
     mark("simulate_start")
     t0 = time.perf_counter()
     parameters = ParametersWriter(run_dir / "parameters.parquet")
+    timings: dict[str, float] = {}
     try:
-        results = run_experiment(spec, executor, on_chunk=progress, sink=parameters)
+        results = run_experiment(spec, executor, on_chunk=chunk_done, sink=parameters, checkpoints=checkpoints)
         t1 = time.perf_counter()
         mark("simulated")
         parameters.close()
         summary = write_results(run_dir, spec, results)
+        del results                               # the report reads the files; free the chunks first
         t2 = time.perf_counter()
-        manifest["status"] = "complete"           # the results are whole; the report reads them as a run
-        manifest["timings"] = {"simulate": t1 - t0, "write": t2 - t1}
+        timings = {"simulate": t1 - t0, "write": t2 - t1}
         _stamp_finished(manifest, started)        # for the report; stamped again once the report is written
-        write_json(run_dir / "manifest.json", manifest)
+        manifest.update(status="complete", timings=dict(timings))   # the results are whole: the report reads them
         mark("written")
         report = None
         if spec.run.report:
             from sim.report.run_report import render_run_report
             report = render_run_report(run_dir)
         t3 = time.perf_counter()
-        manifest["timings"]["report"] = t3 - t2
+        timings["report"] = t3 - t2
+        checkpoints.remove()
         mark("reported")
         return {"summary": summary, "report": report, "run_dir": run_dir}
+    except RunInterrupted as exc:
+        parameters.abort()
+        done = progress_state["chunks_done"]
+        exc.line = (f"interrupted by {exc.signame}: {run_dir} (status interrupted, {done} of {len(chunks)} chunks "
+                    f"done and checkpointed); finish it with resume=true hydra.run.dir={run_dir}")
+        manifest.set(status="interrupted", error=f"interrupted by {exc.signame}")
+        raise
     except KeyboardInterrupt:
         parameters.abort()
-        manifest["status"] = "interrupted"
+        manifest.set(status="interrupted", error="interrupted (KeyboardInterrupt)")
         raise
     except BaseException as exc:
         parameters.abort()
-        manifest["status"] = "failed"
-        manifest["error"] = f"{type(exc).__name__}: {exc}"
+        manifest.set(status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        manifest.stop_heartbeat()
         _stamp_finished(manifest, started)
-        write_json(run_dir / "manifest.json", manifest)
+        manifest.update(timings=dict(timings))
+        own_hydra_files(run_dir)                  # a command that lost the race for the folder wrote .hydra/
 
 
-def _stamp_finished(manifest: dict[str, Any], started: datetime) -> None:
+def _stamp_finished(manifest: Any, started: datetime) -> None:
     finished = datetime.now(timezone.utc)
-    manifest["finished"] = finished.isoformat()
-    manifest["wall_seconds"] = (finished - started).total_seconds()
+    manifest.set(finished=finished.isoformat(), wall_seconds=(finished - started).total_seconds())
+
+
+# --- memory ----------------------------------------------------------------------------------------------------
+#: Constants of :func:`estimate_memory`, in bytes (calibration in its docstring).
+MEM_BASE = 195 * 2**20             # interpreter + numpy, Mesa, pandas, pyarrow, Hydra, the spec; writers, histograms
+MEM_PER_REPLICA_OUTCOME = 42       # per replica and outcome column (+ replica): chunks kept, frames, Parquet
+MEM_PER_STORED_STEP_ISSUE = 24     # per stored trajectory, step and (issue + 1): chunk arrays + long frame
+MEM_PER_LOGGED_STEP = 200          # per logged replica (event_replicas) and step: the event log's Python rows
+MEM_CHUNK_PAIR_ISSUE = 110         # per replica in a chunk and actor pair × issue: the kernels' working arrays
+MEM_CHUNK_INPUT = 24               # per replica in a chunk and uncertain input: drawn values and their copies
+MEM_PER_WORKER = 40 * 2**20        # a pool worker's private pages (copy-on-write of the forked parent)
+
+
+def _memory_terms(spec: RunSpec) -> dict[str, int]:
+    """The estimate's terms, by the setting that drives each."""
+    import os
+
+    from sim.registry import declared_outcomes
+    from sim.uncertainty import spec_inputs
+
+    run = spec.run
+    steps = run.steps + 1
+    n_chunks = -(-run.n_runs // run.chunk_size)
+    lanes = min(run.workers or os.cpu_count() or 1, n_chunks)
+    pool = lanes > 1
+    actors, issues = len(spec.actor_ids), len(spec.issue_ids)
+    per_chunk_replica = MEM_CHUNK_PAIR_ISSUE * actors * actors * issues + MEM_CHUNK_INPUT * len(spec_inputs(spec))
+    return {
+        "base": MEM_BASE,
+        "n_runs": run.n_runs * MEM_PER_REPLICA_OUTCOME * (len(declared_outcomes(spec)) + 1),
+        "trajectory_replicas": min(run.trajectory_replicas, run.n_runs) * steps * MEM_PER_STORED_STEP_ISSUE
+        * (issues + 1),
+        "event_replicas": min(run.event_replicas, run.n_runs) * steps * MEM_PER_LOGGED_STEP,
+        "chunk_size": max(lanes, 1) * (min(run.chunk_size, run.n_runs) * per_chunk_replica
+                                       + (MEM_PER_WORKER if pool else 0)),
+    }
+
+
+def estimate_memory(spec: RunSpec) -> int:
+    """Peak memory (bytes, all processes of the run: parent + pool workers) of :func:`execute` for this spec.
+
+    ``base + n_runs × 42 B × (outcomes + 1) + stored trajectories × (steps + 1) × 24 B × (issues + 1) +
+    logged replicas × (steps + 1) × 200 B + lanes × (chunk_size × (110 B × actors² × issues + 24 B × inputs) +
+    40 MB per pool worker)``, where lanes is the number of chunks computed at once (``workers``, 0 = all cores,
+    at most the number of chunks; one lane in-process).
+
+    Calibrated on ``grand_bargain`` (6 actors, 5 issues, 152 inputs, 18 outcomes) on a 2-core machine, each run in
+    a fresh process: ``compose_spec(...)`` then ``execute(spec, dir)`` with ``report=false``, its peak read from
+    ``VmHWM`` in ``/proc/self/status`` (``workers=1``: one process, exact); with ``workers=2`` the summed PSS of the
+    process tree of ``python -m sim ...`` sampled every 0.1 s. Measured MB [estimate], ``trajectory_replicas=0``
+    unless given: 2,048 replicas 197 [220]; 50,000: 258 [256]; 200,000: 378 [370]; 400,000: 506 [523]; 50,000
+    with 50,000 trajectories 411 [428]; 100,000 with 100,000: 577 [638]; ``chunk_size`` 8,192: 354 [416], 16,384:
+    567 [600]; ``steps=48`` changes the chunk term by 2 %; ``event_replicas=5000``: 277 [280]; ``workers=2`` with
+    ``chunk_size`` 8,192: 679 [680]; 1,000,000 replicas, defaults, 2 workers: largest process 948 (bench/README.md)
+    [1,151]: from 2 % low to 21 % high (it adds the simulation's peak to the writing's). It leaves out the report
+    (rendered from the files once the results are freed).
+    """
+    return int(sum(_memory_terms(spec).values()))
+
+
+def _mem_available() -> int | None:
+    """``MemAvailable`` of /proc/meminfo in bytes (None where there is none)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_resources(spec: RunSpec) -> None:
+    """Raise ConfigError (one line: the setting that weighs most, the estimate, the available memory) when the
+    run's :func:`estimate_memory` exceeds ``MemAvailable`` (no check where /proc/meminfo is missing)."""
+    available = _mem_available()
+    if available is None:
+        return
+    terms = _memory_terms(spec)
+    need = sum(terms.values())
+    if need <= available:
+        return
+    field = max((k for k in terms if k != "base"), key=lambda k: terms[k])
+    value = getattr(spec.run, field)
+    room = available - (need - terms[field])
+    fits = int(value * room / terms[field]) if room > 0 and terms[field] else 0
+    hint = (f"{field} up to about {fits:,} with the other settings as they are" if fits > 0 else
+            "a run that fits: lower n_runs, trajectory_replicas, chunk_size or workers")
+    raise ConfigError(f"{field}={value}: the run needs about {need / 2**30:.1f} GB of memory (estimate; "
+                      f"{field} accounts for {terms[field] / 2**30:.1f} GB), more than the {available / 2**30:.1f} "
+                      f"GB available (MemAvailable); allowed: {hint}")

@@ -62,6 +62,7 @@ class RunSettings(Strict):
     event_replicas: int = Field(ge=0, le=10000)
     report: bool
     uncertainty: Literal["knowledge", "all"] = "knowledge"
+    resume: bool = False      #: finish the run in hydra.run.dir from its checkpoints (sim.lifecycle)
 
     @field_validator("chunk_size")
     @classmethod

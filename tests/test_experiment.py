@@ -99,3 +99,55 @@ def test_a_value_fixed_on_the_command_line_keeps_its_baseline_draw():
     _, m1 = _inputs("scenario=status_quo", "actors.us.position.iran_nuclear=50")
     assert np.all(m1.inputs["actors.us.position.iran_nuclear"] == 50)
     assert np.array_equal(m0.world.base_position, m1.world.base_position)
+
+
+def test_a_pool_stops_its_workers_when_the_consumer_stops(tmp_path):
+    """Closing the map early (an exception, a signal) terminates the workers at once instead of running every
+    submitted chunk; the workers are children of this process that die with it (sim.lifecycle.worker_init)."""
+    import os
+    import time
+    from pathlib import Path
+
+    spec = make_spec("n_runs=8192", "steps=24", "chunk_size=256", "workers=2")
+    stream = LocalPool(2).map(spec, chunk_plan(spec.run.n_runs, spec.run.chunk_size))
+    next(stream)
+    pids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit() and _ppid(d) == os.getpid()]
+    assert len(pids) >= 2
+    t = time.perf_counter()
+    stream.close()
+    assert time.perf_counter() - t < 5
+    assert not any(Path(f"/proc/{p}").exists() and _ppid(Path(f"/proc/{p}")) == os.getpid() for p in pids)
+
+
+def _ppid(proc_dir) -> int:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def test_checkpointed_chunks_are_read_back_not_run(tmp_path):
+    from sim.lifecycle import Checkpoints
+
+    spec = make_spec("n_runs=1100", "steps=6", "chunk_size=256", "workers=1")
+
+    class Counting(InProcess):
+        ran: list[list[int]] = []
+
+        def map(self, spec, chunks):
+            self.ran.extend(chunks)
+            return super().map(spec, chunks)
+
+    store = Checkpoints(tmp_path, spec)
+    first = _frame_of(run_experiment(spec, Counting(), checkpoints=store), spec)
+    assert len(Counting.ran) == 5 and len(list(store.dir.glob("*.npz"))) == 5
+    store.path([2]).unlink()
+    Counting.ran.clear()
+    again = run_experiment(spec, Counting(), checkpoints=store)
+    assert Counting.ran == [[2]]
+    assert _frame_of(again, spec).equals(first) and _frame_of(again, spec).equals(_frame(spec, InProcess()))
+    assert parameters_frame(again).equals(parameters_frame(run_experiment(spec, InProcess())))
+
+
+def _frame_of(chunks, spec):
+    return outcomes_frame(chunks, run_registry(spec)[0])
