@@ -1,8 +1,10 @@
 """Print the actor knowledge base: ``python -m sim.actors [--json] [--knowledge PATH]``.
 
 Each value is shown as ``mode [low–high]`` with the short name of its source (``001`` for a seed article,
-``assumed`` for an assumption). ``--json`` emits the same content as JSON. A malformed file prints one line to
-stderr and exits with status 2.
+``assumed`` for an assumption). ``--json`` emits the same content as JSON. The file is read with the loader of
+``python -m sim`` (:mod:`sim.yamlio`: duplicate keys and ``${...}`` refused); a malformed file prints one line to
+stderr (``error: <file>: line L, column C: ...`` or ``error: <file>: <field>: got ...; allowed ...``) and exits with
+status 2. Without the seed articles (``../shared/seeds``) one warning line says the citations were not checked.
 """
 
 import argparse
@@ -15,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.errors import ConfigError
-from sim.knowledge import ASSUMPTION, KnowledgeBase, Source, Uncertain, load_knowledge
+from sim.knowledge import ASSUMPTION, KnowledgeBase, Source, Uncertain, citations_note, load_knowledge
 
 
 def short_source(source: Source) -> str:
@@ -97,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kb = load_knowledge(args.knowledge)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
+    note = citations_note()
+    if note:
+        print(note, file=sys.stderr)
     if args.json:
         print(json.dumps(to_json(kb), indent=2, ensure_ascii=False))
     else:

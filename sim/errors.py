@@ -7,10 +7,11 @@ and what is allowed; :func:`describe_validation_error` turns pydantic's first er
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-from pydantic_core import PydanticCustomError
+if TYPE_CHECKING:   # pydantic is imported when first needed: the command line imports this module at start-up
+    from pydantic import ValidationError
+    from pydantic_core import PydanticCustomError
 
 class ConfigError(Exception):
     """A mistake in user input, told in one human-readable line."""
@@ -30,6 +31,8 @@ def problem(line: str, at: str = "") -> PydanticCustomError:
 
     ``at`` extends the error's field path (dotted), for checks made by a parent on a child's key or field.
     """
+    from pydantic_core import PydanticCustomError
+
     return PydanticCustomError("config", "{line}", {"line": line, "at": at})
 
 

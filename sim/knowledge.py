@@ -9,11 +9,11 @@ that can be found in it with grep) or says ``assumption`` and why. Mistakes surf
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, field_validator,
+                      model_validator)
 
 from sim import PROJECT_ROOT
 from sim.errors import ConfigError, closest, describe_validation_error, got, problem
@@ -21,12 +21,24 @@ from sim.errors import ConfigError, closest, describe_validation_error, got, pro
 DEFAULT_KNOWLEDGE = PROJECT_ROOT / "scenarios" / "knowledge" / "baseline.yaml"
 DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 SEED_NAME = re.compile(r"^\d{3}_[0-9a-f]+\.txt$")
+#: Actor and issue ids: they are override keys (``actors.<id>.…``) and ``-`` joins two ids in relation keys.
+ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_WHERE_WORDS = 12
 ASSUMPTION = "assumption"
 LITERATURE = "literature"
 
 
 # --------------------------------------------------------------------------------------------------- models
+
+
+def _non_blank(text: str) -> str:
+    if not text.strip():
+        raise problem(got(text, "allowed: non-empty text"))
+    return text
+
+
+#: Text that must say something: names, labels, descriptions (empty or blank is refused).
+Text = Annotated[str, AfterValidator(_non_blank)]
 
 
 class ConfigModel(BaseModel):
@@ -179,8 +191,8 @@ class Article(ConfigModel):
     """One seed article behind the baseline."""
 
     file: str
-    date: str
-    gist: str
+    date: Text
+    gist: Text
 
     @field_validator("file")
     @classmethod
@@ -193,23 +205,23 @@ class Article(ConfigModel):
 class Baseline(ConfigModel):
     """Which situation the knowledge base represents, and from which articles."""
 
-    as_of: str
-    description: str = Field(min_length=1)
+    as_of: Text
+    description: Text
     articles: list[Article]
 
 
 class Issue(ConfigModel):
     """An issue dimension on 0..100, both ends defined in words."""
 
-    label: str
-    scale_0: str = Field(min_length=1)
-    scale_100: str = Field(min_length=1)
+    label: Text
+    scale_0: Text
+    scale_100: Text
 
 
 class Actor(ConfigModel):
     """An actor: relative capability, risk attitude, resolve, and a position and salience per issue."""
 
-    name: str
+    name: Text
     capability: Share
     risk_attitude: Signed
     resolve: Share
@@ -266,6 +278,14 @@ class KnowledgeBase(ConfigModel):
     @model_validator(mode="after")
     def _cross_check(self) -> "KnowledgeBase":
         issues, actors = list(self.issues), list(self.actors)
+        for kind, ids in (("actors", actors), ("issues", issues)):
+            for key in ids:
+                if not ID.match(key):
+                    raise problem(got(key, "allowed: an id of letters, digits and _ starting with a letter"),
+                                  at=f"{kind}.{key}")
+        if all(actor.capability.high <= 0 for actor in self.actors.values()):
+            raise problem(f"got 0 for all {len(actors)} actors; allowed: a capability above 0 for at least one "
+                          "actor (capabilities are shares of their sum)", at="actors.*.capability")
         for actor_id, actor in self.actors.items():
             for field in ("position", "salience"):
                 values: dict[str, Percent] = getattr(actor, field)
@@ -377,6 +397,15 @@ def check_sources_exist(kb: KnowledgeBase, seeds_dir: Path = DEFAULT_SEEDS_DIR, 
             )
 
 
+def citations_note(seeds_dir: Path | None = None) -> str | None:
+    """The one-line warning to show when the seed articles are absent (their citations cannot be checked)."""
+    seeds_dir = Path(seeds_dir) if seeds_dir is not None else DEFAULT_SEEDS_DIR
+    if seeds_dir.is_dir():
+        return None
+    return (f"warning: {display_path(Path(seeds_dir))} not found: the cited phrases were not checked against the "
+            "seed articles (spec.json records citations_checked: false)")
+
+
 def display_path(path: Path) -> str:
     """``path`` relative to the working directory when inside it, for messages."""
     try:
@@ -394,23 +423,16 @@ def load_knowledge(
 ) -> KnowledgeBase:
     """Load and validate the knowledge base from ``path`` (default: the baseline) or an already-composed ``data``.
 
-    Cited seed files are checked when the seeds directory (default: ``../shared/seeds``) exists. Every mistake is
-    raised as a one-line :class:`ConfigError`.
+    Read with :func:`sim.yamlio.load_yaml` (the loader ``python -m sim`` uses). Cited seed files are checked when
+    the seeds directory (default: ``../shared/seeds``) exists; callers tell the user when it does not (see
+    :func:`citations_note`). Every mistake is raised as a one-line :class:`ConfigError`.
     """
     if data is None:
+        from sim.yamlio import load_yaml
+
         path = Path(path) if path is not None else DEFAULT_KNOWLEDGE
         origin = origin or display_path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{origin}: cannot read the file: {exc.strerror or exc}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-            reason = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError(f"{origin}: {at}invalid YAML: {reason}") from None
+        data = load_yaml(path, origin)        # the project's one loader: duplicate keys and ${...} refused
     origin = origin or "knowledge base"
     try:
         kb = KnowledgeBase.model_validate(data)

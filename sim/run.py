@@ -2,13 +2,19 @@
 
 The command line (:mod:`sim.cli`), the validations, the benchmarks and the tests call these functions; nothing
 here prints. Hydra composes ``conf/config.yaml`` + the knowledge base + ``scenarios/<scenario>.yaml`` + overrides;
-every scenario file in ``scenarios/`` is registered in Hydra's ConfigStore, so dropping a YAML file there adds a
-scenario.
+every scenario file in ``scenarios/`` (or in the folder named by the environment variable ``SIM_SCENARIO_DIR``) is
+registered in Hydra's ConfigStore, so dropping a YAML file there adds a scenario. A file that cannot be read, is not
+valid YAML (:mod:`sim.yamlio`: the message gives its line and column), or whose ``about.name`` is not its file name
+is not registered: the others still run, and selecting it gives its one-line error (:func:`broken_scenarios`).
+
+Interpolations are never resolved in the data: ``${...}`` is refused in scenario and knowledge files (by the
+loader) and in the composed config (:func:`plain`). Provenance: a value a scenario file sets keeps the file's own
+source whole (:func:`spec_from_config`), and one moved on the command line (``....mode=``) is recorded as set there.
 
 What is done once per process (start-up is most of a small run's wall time, see ``bench/startup.py``):
 
-* :func:`register_configs` parses the scenario files and the knowledge base with libyaml's C parser under
-  OmegaConf's own rules (its float syntax, no timestamps, duplicate keys refused: :func:`_yaml_loader`), and only
+* :func:`register_configs` parses the scenario files and the knowledge base with the project's one loader
+  (:func:`sim.yamlio.load_yaml`: libyaml's C parser under OmegaConf's rules, duplicate keys refused), and only
   re-reads a file whose size or modification time changed since it was stored;
 * :func:`baseline_knowledge` validates ``scenarios/knowledge/baseline.yaml`` (and checks its cited phrases against
   the seed files) once and keeps it, so :func:`spec_from_config` does not load it from disk for every spec.
@@ -19,7 +25,9 @@ simulation, writing) for ``bench/startup.py``; :func:`mark` adds one.
 
 from __future__ import annotations
 
-import functools
+import copy
+import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -27,22 +35,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-from omegaconf import Container, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
-
 from sim import PROJECT_ROOT
-from sim.errors import ConfigError
+from sim.errors import ConfigError, show
+from sim.yamlio import load_yaml
 
-if TYPE_CHECKING:  # the spec module imports the mechanisms: keep it off the import path of light callers
+if TYPE_CHECKING:  # the spec module imports the mechanisms, OmegaConf is imported when composing: keep them off
+    from omegaconf import DictConfig  # the import path of light callers (and of Ctrl-C during start-up)
+
     from sim.knowledge import KnowledgeBase
     from sim.spec import RunSpec
 
 Progress = Callable[[int], None]
 
 CONF_DIR = PROJECT_ROOT / "conf"
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"        # the default; SIM_SCENARIO_DIR=<folder> reads scenarios there
 KNOWLEDGE_FILE = SCENARIO_DIR / "knowledge" / "baseline.yaml"
+#: A scenario's name (its file's name): a value on the command line (scenario=NAME) and a Hydra config name.
+SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 #: Wall-clock marks (``time.time()``) of this process's run, by phase name; see :func:`mark`.
 CLOCK: dict[str, float] = {}
@@ -53,87 +62,128 @@ def mark(name: str) -> None:
     CLOCK[name] = time.time()
 
 
+def scenario_dir() -> Path:
+    """Where scenario files are read: ``$SIM_SCENARIO_DIR`` when set, else ``scenarios/`` of the project."""
+    env = os.environ.get("SIM_SCENARIO_DIR")
+    return Path(env).expanduser().resolve() if env else SCENARIO_DIR
+
+
 def scenario_names() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+    """The scenarios that can be selected (registered, not broken)."""
+    if not _registered:
+        return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
+    return sorted(n for g, n in _registered if g == "scenario" and n not in _broken)
+
+
+def broken_scenarios() -> dict[str, str]:
+    """The scenario files that were not registered, by name, with their one-line error."""
+    return dict(_broken)
+
+
+def display(path: Path) -> str:
+    """``path`` for messages: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 # --- YAML ----------------------------------------------------------------------------------------------------
-@functools.cache
-def _yaml_loader() -> Any:
-    """OmegaConf's YAML loader on libyaml's C parser (same resolvers and constructors; ~15× faster to parse).
-
-    ``OmegaConf.load`` builds its loader on the pure-Python ``yaml.SafeLoader``; parsing the knowledge base that
-    way took a tenth of a second each time. Falls back to OmegaConf's own loader without libyaml.
-    """
-    from omegaconf._utils import get_yaml_loader
-
-    python_loader = get_yaml_loader()
-    c_loader = getattr(yaml, "CSafeLoader", None)
-    if c_loader is None:
-        return python_loader
-
-    class Loader(c_loader):  # type: ignore[misc, valid-type]
-        yaml_implicit_resolvers = python_loader.yaml_implicit_resolvers
-        yaml_constructors = python_loader.yaml_constructors
-
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
-            keys = set()                              # as OmegaConf's loader: a duplicate key is an error
-            for key_node, _ in node.value:
-                if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
-                    continue
-                if key_node.value in keys:
-                    raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
-                                                            f"found duplicate key {key_node.value}",
-                                                            key_node.start_mark)
-                keys.add(key_node.value)
-            return super().construct_mapping(node, deep=deep)
-
-    return Loader
-
-
 def _stamp(path: Path) -> tuple[int, int, int]:
     st = path.stat()
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
-def _load_yaml(path: Path) -> Any:
-    """The file's content as OmegaConf would load it (a dict), or ConfigError with one line."""
+_parsed_files: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
+def _parsed(path: Path) -> dict[str, Any]:
+    """The file's mapping (:func:`sim.yamlio.load_yaml`), parsed once per file version; ConfigError with one line."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
-        if data is None or isinstance(data, (dict, list)):
-            return {} if data is None else data
-    except Exception:  # noqa: BLE001 - told below in OmegaConf's words
-        pass
-    try:                                              # the slow loader, for OmegaConf's own message
-        return OmegaConf.to_container(OmegaConf.load(path))
-    except (OmegaConfBaseException, ValueError, OSError) as exc:
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path.relative_to(PROJECT_ROOT)}: not valid YAML: {line}") from None
-    except Exception as exc:  # yaml.YAMLError and friends
-        raise ConfigError(f"{path.relative_to(PROJECT_ROOT)}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        stamp = _stamp(path)
+    except OSError as exc:
+        raise ConfigError(f"{display(path)}: cannot read the file: {exc.strerror or exc}") from None
+    hit = _parsed_files.get(path)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, load_yaml(path, display(path)))
+        _parsed_files[path] = hit
+    return hit[1]
 
 
 # --- composing -----------------------------------------------------------------------------------------------
-_registered: dict[tuple[str, str], tuple[int, int, int]] = {}
+_registered: dict[tuple[str, str], tuple[Path, tuple[int, int, int]]] = {}
+_broken: dict[str, str] = {}
+
+
+def check_scenario_file(name: str, data: dict[str, Any], origin: str) -> None:
+    """What a scenario file must be before it is registered: a usable name, and ``about.name`` equal to it (one
+    file per scenario, so two files cannot claim one name); ConfigError with one line."""
+    if not SCENARIO_NAME.match(name):
+        raise ConfigError(f"{origin}: file name: got {show(name)}; allowed: letters, digits, _ and - (it is the "
+                          "scenario's name on the command line)")
+    about = data.get("about")
+    if not isinstance(about, dict) or "name" not in about:
+        raise ConfigError(f"{origin}: about.name: missing; required: {name!r}, the file's name")
+    if about["name"] != name:
+        raise ConfigError(f"{origin}: about.name: got {show(about['name'])}; allowed: {name!r}, the file's name "
+                          "(a scenario is named by its file, one file per name)")
 
 
 def register_configs() -> None:
-    """Put the knowledge base and every scenario file into Hydra's ConfigStore (files unchanged since are kept)."""
+    """Put the knowledge base and every well-formed scenario file into Hydra's ConfigStore (unchanged files are
+    kept); a broken scenario file is left out and noted in :func:`broken_scenarios`. A broken knowledge base, or a
+    ``SIM_SCENARIO_DIR`` that is not a folder, raises ConfigError."""
     from hydra.core.config_store import ConfigStore
+    from omegaconf.errors import OmegaConfBaseException
 
     cs = ConfigStore.instance()
+    folder = scenario_dir()
+    if not folder.is_dir():
+        raise ConfigError(f"SIM_SCENARIO_DIR: got {show(str(folder))}; allowed: a folder of scenario files")
     files = [("knowledge", "baseline", KNOWLEDGE_FILE)]
-    files += [("scenario", p.stem, p) for p in sorted(SCENARIO_DIR.glob("*.yaml"))]
+    files += [("scenario", p.stem, p) for p in sorted(folder.glob("*.yaml")) if not p.is_dir()]
     for group, name, path in files:
-        stamp = _stamp(path)
-        if _registered.get((group, name)) == stamp and f"{name}.yaml" in cs.repo.get(group, {}):
+        try:
+            stamp = _stamp(path)
+        except OSError:
+            stamp = (-1, -1, -1)
+        if _registered.get((group, name)) == (path, stamp) and (
+                name in _broken or f"{name}.yaml" in cs.repo.get(group, {})):
             continue
-        cs.store(group=group, name=name, node=_load_yaml(path), package="_global_")
-        _registered[(group, name)] = stamp
+        _registered[(group, name)] = (path, stamp)
+        try:
+            data = _parsed(path)
+            if group == "scenario":
+                check_scenario_file(name, data, display(path))
+            try:
+                cs.store(group=group, name=name, node=data, package="_global_")
+            except (OmegaConfBaseException, ValueError, TypeError, RecursionError) as exc:
+                line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConfigError(f"{display(path)}: cannot be used as a config: {line}") from None
+        except ConfigError as exc:
+            if group != "scenario":
+                del _registered[(group, name)]
+                raise
+            _broken[name] = str(exc)
+            cs.repo.get(group, {}).pop(f"{name}.yaml", None)
+        else:
+            _broken.pop(name, None)
     present = {(g, n) for g, n, _ in files}
     for group, name in [k for k in _registered if k not in present]:   # a scenario file was removed
         cs.repo.get(group, {}).pop(f"{name}.yaml", None)
+        _broken.pop(name, None)
         del _registered[(group, name)]
+
+
+def scenario_data(name: str) -> dict[str, Any] | None:
+    """The content of the well-formed scenario file ``name`` (None if there is none): what the file itself sets."""
+    path = scenario_dir() / f"{name}.yaml"
+    if not SCENARIO_NAME.match(name) or name in _broken or not path.is_file():
+        return None
+    try:
+        return _parsed(path)
+    except ConfigError:
+        return None
 
 
 def compose_config(overrides: list[str], config_name: str = "config") -> DictConfig:
@@ -143,17 +193,55 @@ def compose_config(overrides: list[str], config_name: str = "config") -> DictCon
     return compose(config_name=config_name, overrides=overrides)
 
 
-def plain(cfg: DictConfig) -> dict[str, Any]:
-    """The composed config as plain data, interpolations resolved, without Hydra's own ``hydra`` node.
+def _raw(node: Any, key: Any) -> Any:
+    """The value of ``node[key]`` as written (an interpolation unresolved)."""
+    from omegaconf import Node
 
-    The ``hydra`` node is left out before resolving: it holds values Hydra only sets once the job runs.
+    child = node._get_node(key)
+    return child._value() if isinstance(child, Node) else None
+
+
+def _no_interpolation(node: Any, path: str) -> None:
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    refused = "allowed: a plain value (interpolations ${...} are not resolved in scenarios, knowledge or overrides)"
+    if isinstance(node, DictConfig):
+        for key in node.keys():
+            sub = f"{path}.{key!s}" if path else str(key)
+            if OmegaConf.is_interpolation(node, str(key)):
+                raise ConfigError(f"{sub}: got {show(_raw(node, key))}; {refused}")
+            _no_interpolation(node._get_node(key), sub)
+    elif isinstance(node, ListConfig):
+        for i in range(len(node)):
+            if OmegaConf.is_interpolation(node, i):
+                raise ConfigError(f"{path}.{i}: got {show(_raw(node, i))}; {refused}")
+            _no_interpolation(node._get_node(i), f"{path}.{i}")
+
+
+def plain(cfg: DictConfig) -> dict[str, Any]:
+    """The composed config as plain data, without Hydra's own ``hydra`` node; ConfigError for an interpolation.
+
+    The ``hydra`` node is left out: it holds values Hydra only sets once the job runs (and may interpolate them).
+    Everything else is data: an interpolation there (which only a Python caller could still bring in; the files
+    and the command line are checked before) is refused, never resolved.
     """
+    from omegaconf import Container, OmegaConf
+
     data: dict[str, Any] = {}
     for key in cfg.keys():
-        if key == "hydra":
+        name = str(key)
+        if name == "hydra":
             continue
+        if OmegaConf.is_interpolation(cfg, name):
+            raise ConfigError(f"{name}: got {show(_raw(cfg, key))}; allowed: a plain value")
+        if OmegaConf.is_missing(cfg, name):
+            raise ConfigError(f"{name}: got '???' (Hydra's missing value); allowed: a value")
         value = cfg[key]
-        data[str(key)] = OmegaConf.to_container(value, resolve=True) if isinstance(value, Container) else value
+        if isinstance(value, Container):
+            _no_interpolation(value, name)
+            data[name] = OmegaConf.to_container(value, resolve=False)
+        else:
+            data[name] = value
     return data
 
 
@@ -164,27 +252,101 @@ def baseline_knowledge() -> KnowledgeBase:
     """The validated baseline knowledge base, loaded (and its sources checked) once per process and file version."""
     from sim.knowledge import display_path, load_knowledge
 
-    stamp = _stamp(KNOWLEDGE_FILE)
-    if _baseline and _baseline[0] == stamp:
+    data = _parsed(KNOWLEDGE_FILE)                    # the loader of the scenario files and of load_knowledge
+    if _baseline and _baseline[0] is data:
         return _baseline[1]
-    try:
-        data = yaml.load(KNOWLEDGE_FILE.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader",
-                                                                                      yaml.SafeLoader))
-    except Exception:  # noqa: BLE001 - unreadable or not YAML: load_knowledge tells it in one line
-        kb = load_knowledge(KNOWLEDGE_FILE)
-    else:                                             # yaml.safe_load's rules, libyaml's speed
-        kb = load_knowledge(data=data, origin=display_path(KNOWLEDGE_FILE))
-    _baseline[:] = [stamp, kb]
+    kb = load_knowledge(data=data, origin=display_path(KNOWLEDGE_FILE))
+    _baseline[:] = [data, kb]
     return kb
 
 
 def spec_from_config(cfg: DictConfig | dict[str, Any], *, origin: str = "config",
                      overrides: list[str] | None = None) -> RunSpec:
-    """Validate a composed config (Hydra's, or its plain dict) into a RunSpec; ConfigError with one line."""
-    from sim.spec import build_spec
+    """Validate a composed config (Hydra's, or its plain dict) into a RunSpec; ConfigError with one line.
 
-    data = plain(cfg) if isinstance(cfg, DictConfig) else cfg
-    return build_spec(data, origin=origin, overrides=list(overrides or []), baseline=baseline_knowledge())
+    Provenance is made exact first: a value the scenario file sets carries the file's source whole (Hydra's merge
+    would mix it with the baseline's: a new ``why`` under the baseline's ``seed``), a value moved by an override
+    such as ``actors.us.capability.mode=0.3`` is recorded as set on the command line, and the file's own values
+    are checked to carry a source (:func:`sim.spec.check_file_provenance`).
+    """
+    from sim.spec import build_spec, check_file_provenance
+
+    data = cfg if isinstance(cfg, dict) else plain(cfg)
+    overrides = list(overrides or [])
+    about = data.get("about")
+    name = about.get("name") if isinstance(about, dict) else None
+    scenario = scenario_data(name) if isinstance(name, str) else None
+    if scenario is not None or overrides:
+        data = copy.deepcopy(data)
+    if scenario is not None:
+        _own_sources(data, scenario, overrides)
+    _command_line_sources(data, overrides)
+    spec = build_spec(data, origin=origin, overrides=overrides, baseline=baseline_knowledge())
+    if scenario is not None:
+        check_file_provenance(spec, scenario, origin=display(scenario_dir() / f"{name}.yaml"))
+    return spec
+
+
+_FIELDS = ("low", "mode", "high", "dist")
+
+
+def _override_keys(overrides: list[str]) -> list[tuple[str, str]]:
+    """(key, line) of the task's overrides that set a value (not deletions, not Hydra's own)."""
+    out = []
+    for line in overrides:
+        key = line.split("=", 1)[0].lstrip("+")
+        if "=" in line and not line.startswith("~") and not key.startswith(("hydra.", "hydra/")):
+            out.append((key, line))
+    return out
+
+
+def _node(data: Any, parts: list[str]) -> Any:
+    for part in parts:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _own_sources(data: dict[str, Any], scenario: dict[str, Any], overrides: list[str]) -> None:
+    """Give every value the scenario file sets with a ``source`` exactly that source (in place)."""
+    keys = [k for k, _ in _override_keys(overrides)]
+
+    def walk(raw: dict[str, Any], parts: list[str]) -> None:
+        for key, value in raw.items():
+            if not isinstance(value, dict):
+                continue
+            here = [*parts, str(key)]
+            target = _node(data, here)
+            if isinstance(value.get("source"), dict) and isinstance(target, dict):
+                dotted = ".".join(here)
+                if not any(k == dotted or k.startswith(f"{dotted}.source") for k in keys):
+                    target["source"] = copy.deepcopy(value["source"])
+            walk(value, here)
+
+    for section in ("actors", "relations", "decisions", "mechanics"):
+        if isinstance(scenario.get(section), dict):
+            walk(scenario[section], [section])
+
+
+def _command_line_sources(data: dict[str, Any], overrides: list[str]) -> None:
+    """A value whose low, mode, high or dist an override sets (``….mode=0.3``, or ``…={low: …, mode: …}`` without a
+    source) is recorded as set on the command line, not under the source of the value it replaced (in place)."""
+    keys = _override_keys(overrides)
+    moved: dict[str, list[str]] = {}
+    for key, line in keys:
+        parent, _, field = key.rpartition(".")
+        if field in _FIELDS and parent:
+            moved.setdefault(parent, []).append(line)
+        elif "source" not in line.split("=", 1)[1]:
+            moved.setdefault(key, []).append(line)
+    for parent, lines in moved.items():
+        target = _node(data, parent.split("."))
+        if not isinstance(target, dict) or "source" not in target:
+            continue
+        if any(k.startswith(f"{parent}.source") for k, _ in keys):
+            continue                                  # the command line gives its own source
+        target["source"] = {"seed": "assumption", "why": f"set on the command line ({' '.join(lines)})"}
 
 
 def compose_spec(*overrides: str) -> RunSpec:

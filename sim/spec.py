@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.errors import ConfigError, closest, describe_validation_error, show
-from sim.knowledge import DEFAULT_SEEDS_DIR, KnowledgeBase, Multiplier, Share, Source, Uncertain, check_sources_exist
+from sim.errors import ConfigError, closest, describe_validation_error, got, problem, show
+from sim.knowledge import (DEFAULT_SEEDS_DIR, KnowledgeBase, Multiplier, Share, Source, Text, Uncertain,
+                           check_sources_exist)
 from sim.mechanics.base import MechanismSpec, load_all
 from sim.streams import BLOCK_SIZE
 
@@ -42,12 +43,19 @@ class DecisionsSpec(Strict):
 
 
 class About(Strict):
-    """A scenario's name, question and sources."""
+    """A scenario's name, question and sources (a title or description, when given, says something)."""
 
-    name: str
+    name: Text
     title: str = ""
     description: str = ""
     sources: list[Source] = []
+
+    @model_validator(mode="after")
+    def _not_blank(self) -> About:
+        for name in ("title", "description"):
+            if name in self.model_fields_set and not getattr(self, name).strip():
+                raise problem(got(getattr(self, name), "allowed: non-empty text (or leave the key out)"), at=name)
+        return self
 
 
 class RunSettings(Strict):
@@ -93,6 +101,8 @@ class RunSpec(Strict):
     schedule: list[str]
     changes: list[Change] = []
     overrides: list[str] = []
+    #: False when the seed articles (``../shared/seeds``) were absent: the cited phrases were not checked.
+    citations_checked: bool = True
 
     def section(self, name: str) -> Any:
         """A mechanism's spec section (its own pydantic model, e.g. :class:`~sim.mechanics.deal.DealSpec`)."""
@@ -205,10 +215,54 @@ def build_spec(cfg: dict[str, Any], *, origin: str = "config", overrides: list[s
         raise ConfigError(f"{origin}: {exc}") from None
     constants = [(f"decisions.{n}.source", u.source) for n, u in rest.decisions.uncertain()]
     constants += [(f"mechanics.{m}.{n}.source", u.source) for m, sec in mechanics.items() for n, u in sec.uncertain()]
-    if DEFAULT_SEEDS_DIR.is_dir():
+    constants += [(f"about.sources.{i}", s) for i, s in enumerate(rest.about.sources)]
+    checked = DEFAULT_SEEDS_DIR.is_dir()
+    if checked:
         check_sources_exist(kb, origin=origin, extra=constants)
     return RunSpec(run=run, about=rest.about, knowledge=kb, decisions=rest.decisions, mechanics=mechanics,
-                   schedule=schedule, changes=scenario_changes(kb, base), overrides=list(overrides or []))
+                   schedule=schedule, changes=scenario_changes(kb, base), overrides=list(overrides or []),
+                   citations_checked=checked)
+
+
+def _child(node: Any, key: str) -> Any:
+    """The validated object under ``key`` (a model's field, a mapping's entry; relation keys in either order)."""
+    if isinstance(node, dict):
+        if key in node:
+            return node[key]
+        a, _, b = key.partition("-")
+        return node.get(f"{b}-{a}") if b else None
+    if isinstance(node, BaseModel) and key in type(node).model_fields:
+        return getattr(node, key)
+    return None
+
+
+def check_file_provenance(spec: RunSpec, data: dict[str, Any], origin: str) -> None:
+    """Every uncertain value a scenario FILE sets carries its own source; raise ConfigError naming the path.
+
+    ``data`` is the file's content. A plain number (the command line's shorthand for a fixed value) and a mapping
+    without ``source`` (which would show the baseline's rationale for the scenario's value) are refused.
+    """
+    def walk(raw: Any, target: Any, path: str) -> None:
+        if isinstance(target, Uncertain):
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                raise ConfigError(f"{origin}: {path}: got {show(raw)} (a plain number); allowed: {{low, mode, high, "
+                                  "source} with its own source (a plain number is a command-line shorthand only)")
+            if isinstance(raw, dict) and "source" not in raw:
+                raise ConfigError(f"{origin}: {path}.source: missing; required: the change's own source {{seed, "
+                                  "where, why} or {seed: assumption, why} (a scenario's value does not take the "
+                                  "baseline's source)")
+            return
+        if isinstance(raw, dict):
+            for key, value in raw.items():
+                child = _child(target, str(key))
+                if child is not None:
+                    walk(value, child, f"{path}.{key}")
+
+    roots = {"actors": spec.knowledge.actors, "relations": spec.knowledge.relations, "decisions": spec.decisions,
+             "mechanics": spec.mechanics}
+    for section, target in roots.items():
+        if isinstance(data.get(section), dict):
+            walk(data[section], target, section)
 
 
 class _Rest(Strict):

@@ -62,4 +62,25 @@ def test_yaml_syntax_error_exits_with_one_line(tmp_path: Path) -> None:
     bad.write_text("actors: [unclosed\n  x: 1\n", encoding="utf-8")
     done = run("--knowledge", str(bad))
     assert done.returncode == 2
-    assert len(done.stderr.strip().splitlines()) == 1 and "invalid YAML" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "not valid YAML" in done.stderr
+
+
+def test_duplicate_key_exits_with_one_line_naming_line_and_column(tmp_path: Path) -> None:
+    """python -m sim.actors reads with the loader of python -m sim: a duplicate key is refused, never last-wins."""
+    text = DEFAULT_KNOWLEDGE.read_text(encoding="utf-8")
+    bad = tmp_path / "dup.yaml"
+    bad.write_text(text.replace("\n  us:\n", "\n  us:\n    name: Twice\n", 1), encoding="utf-8")
+    done = run("--knowledge", str(bad), "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "line " in lines[0] and "column 5: got the key 'name' twice" in lines[0]
+
+
+def test_interpolation_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "env.yaml"
+    bad.write_text(DEFAULT_KNOWLEDGE.read_text(encoding="utf-8").replace('name: "United States"',
+                                                                       'name: "${oc.env:HOME}"', 1))
+    done = run("--knowledge", str(bad))
+    assert done.returncode == 2 and "interpolations are not resolved" in done.stderr
+    assert os.environ.get("HOME", "/nowhere") not in done.stderr

@@ -218,6 +218,18 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     ("missing actor name",
      lambda d: _us(d).pop("name"),
      ["actors.us.name", "missing", "required"]),
+    ("blank actor name",
+     lambda d: _us(d).update(name="  "),
+     ["actors.us.name", "got '  '", "non-empty text"]),
+    ("empty issue label",
+     lambda d: d["issues"]["iran_nuclear"].update(label=""),
+     ["issues.iran_nuclear.label", "got ''", "non-empty text"]),
+    ("every capability 0 (capabilities are divided by their sum)",
+     lambda d: [a.update(capability=0) for a in d["actors"].values()],
+     ["actors.*.capability", "got 0 for all 6 actors", "above 0 for at least one actor"]),
+    ("actor id with the relation separator",
+     lambda d: _rename(d["actors"], "us", "us-a"),
+     ["actors.us-a", "got 'us-a'", "letters, digits and _"]),
 ]
 
 
@@ -264,15 +276,53 @@ def test_invalid_yaml_syntax(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_knowledge(bad, origin="bad.yaml")
     message = str(info.value)
-    assert "\n" not in message and message.startswith("bad.yaml: line ") and "invalid YAML" in message
+    assert "\n" not in message and message.startswith("bad.yaml: line ") and "not valid YAML" in message
+
+
+def _knowledge_text_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_KNOWLEDGE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "kb.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_duplicate_key_is_refused_with_line_and_column(tmp_path: Path) -> None:
+    """load_knowledge reads with the loader of ``python -m sim`` (sim.yamlio): a duplicate key never wins."""
+    path = _knowledge_text_with(tmp_path, "\n  us:\n", "\n  us:\n    name: Twice\n")
+    with pytest.raises(ConfigError) as info:
+        load_knowledge(path, origin="kb.yaml")
+    message = str(info.value)
+    line = 1 + DEFAULT_KNOWLEDGE.read_text(encoding="utf-8").split("\n  us:\n")[0].count("\n") + 3
+    assert "\n" not in message and message.startswith(f"kb.yaml: line {line}, column 5: got the key 'name' twice")
+
+
+def test_interpolation_in_the_knowledge_base_is_refused_not_resolved(tmp_path: Path) -> None:
+    path = _knowledge_text_with(tmp_path, 'as_of: "March 2025"', 'as_of: "${oc.env:HOME}"')
+    with pytest.raises(ConfigError, match=r"kb.yaml: line \d+, column \d+: got '\$\{oc.env:HOME\}'; allowed: text "
+                                          r"without '\$\{'"):
+        load_knowledge(path, origin="kb.yaml")
+
+
+def test_one_loader_for_the_command_line_and_load_knowledge() -> None:
+    """The knowledge base the command line composes is the one load_knowledge reads (same loader, same data)."""
+    from sim.run import KNOWLEDGE_FILE, baseline_knowledge
+    from sim.yamlio import load_yaml
+
+    assert KNOWLEDGE_FILE == DEFAULT_KNOWLEDGE
+    assert baseline_knowledge() == load_knowledge()
+    assert load_yaml(DEFAULT_KNOWLEDGE) == yaml.safe_load(DEFAULT_KNOWLEDGE.read_text(encoding="utf-8"))
 
 
 def test_missing_file_and_empty_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_knowledge(tmp_path / "nope.yaml")
     (tmp_path / "empty.yaml").write_text("", encoding="utf-8")
-    with pytest.raises(ConfigError, match="got None; allowed: a mapping"):
+    with pytest.raises(ConfigError, match="baseline: missing; required"):     # an empty file is an empty mapping
         load_knowledge(tmp_path / "empty.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1, column 1: got list .*allowed: a mapping"):
+        load_knowledge(tmp_path / "list.yaml")
 
 
 # ----------------------------------------------------------------------------------------------- Uncertain
