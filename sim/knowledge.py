@@ -184,6 +184,12 @@ class Multiplier(Uncertain):
     bounds: ClassVar[tuple[float, float] | None] = (0.0, 10.0)
 
 
+class Months(Uncertain):
+    """An uncertain duration in months on 0..120 (breakout time)."""
+
+    bounds: ClassVar[tuple[float, float] | None] = (0.0, 120.0)
+
+
 U = TypeVar("U", bound=Uncertain)
 
 
@@ -225,8 +231,20 @@ class Actor(ConfigModel):
     capability: Share
     risk_attitude: Signed
     resolve: Share
+    war_cost: Share
     position: dict[str, Percent]
     salience: dict[str, Percent]
+
+
+class WorldState(ConfigModel):
+    """What actors *do* at the baseline, apart from what they say (docs/model.md, "World state"): the starting
+    values of the state variables the mechanisms advance."""
+
+    breakout_months: Months          #: months Iran needs to produce one significant quantity of weapon-grade uranium
+    inspector_access: Share          #: IAEA access, 0 none .. 1 JCPOA-plus (Additional Protocol and more)
+    sanctions_us: Percent            #: US sanctions on Iran in force, 0 none .. 100 maximum pressure
+    ukraine_support: Percent         #: Western military support and sanctions on Russia in force, 0..100
+    proxy_activity: Percent          #: proxy attacks and operations Iran actually exercises, 0..100
 
 
 class Relations(ConfigModel):
@@ -274,6 +292,7 @@ class KnowledgeBase(ConfigModel):
     issues: dict[str, Issue] = Field(min_length=1)
     actors: dict[str, Actor] = Field(min_length=2)
     relations: Relations
+    world: WorldState
 
     @model_validator(mode="after")
     def _cross_check(self) -> "KnowledgeBase":
@@ -322,11 +341,12 @@ class KnowledgeBase(ConfigModel):
         for actor_id, actor in self.actors.items():
             base = f"actors.{actor_id}"
             out += [(f"{base}.capability", actor.capability), (f"{base}.risk_attitude", actor.risk_attitude),
-                    (f"{base}.resolve", actor.resolve)]
+                    (f"{base}.resolve", actor.resolve), (f"{base}.war_cost", actor.war_cost)]
             out += [(f"{base}.position.{i}", actor.position[i]) for i in self.issue_ids]
             out += [(f"{base}.salience.{i}", actor.salience[i]) for i in self.issue_ids]
         out += [(f"relations.alignment.{k}", v) for k, v in self.relations.alignment.items()]
         out += [(f"relations.trust.{k}", v) for k, v in self.relations.trust.items()]
+        out += [(f"world.{k}", getattr(self.world, k)) for k in type(self.world).model_fields]
         return out
 
     def _matrix(self, values: Mapping[str, Uncertain], symmetric: bool, field: str) -> np.ndarray:

@@ -2,10 +2,12 @@
 
 A month is a declared schedule (docs/model.md, "Process overview and scheduling"):
 
-1. the actors decide (Mesa AgentSet, in knowledge-base order): their propensities to retaliate, counter-escalate
-   and spoil (:meth:`sim.agents.Actor.decide`);
+1. the actors decide (Mesa AgentSet, in knowledge-base order; each reads the world as the last month left it,
+   so the order changes nothing): their propensities (:data:`sim.decisions.DECISION_FIELDS`;
+   :mod:`sim.agents`);
 2. the mechanisms step in the run spec's ``schedule`` order (default: escalation, spoilers, mediation, exchange,
-   bargaining, compromise, deal), each a plug-in (:mod:`sim.mechanics.base`) drawing from its own substreams;
+   bargaining, compromise, deal, nuclear, policy, hormuz), each a plug-in (:mod:`sim.mechanics.base`) drawing from
+   its own substreams;
 3. the recorder records.
 
 State lives in numpy arrays with the replica axis last (:class:`sim.world.World`); per-replica branches are masks,
@@ -19,7 +21,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.agents import Actor, ActorParameters, DecisionRules
+from sim.agents import AGENT_TYPES, DECISION_FIELDS, Actor, ActorParameters, DecisionRules
 from sim.events import EventLog
 from sim.mechanics.bargaining import risk_exponent
 from sim.mechanics.base import Constants, Draws, Mechanism, load_all
@@ -59,7 +61,9 @@ def _world(spec: RunSpec, values: dict[str, np.ndarray], base: dict[str, np.ndar
     cap = cap / cap.sum(axis=0, keepdims=True)
     fmt = np.repeat(cap[:, None, :], len(issues), axis=1)
     outcome = compromise(pos, fmt * sal)
-    return World(position=pos, salience=sal, capability=cap, format_capability=fmt,
+    initial = {k: v for k, v in values.items() if k.startswith("world.")}
+    return World(position=pos, salience=sal, capability=cap, format_capability=fmt, in_force=outcome.copy(),
+                 initial=initial,
                  risk_exponent=risk_exponent(per_actor("risk_attitude", values)), resolve=per_actor("resolve", values),
                  alignment=relation("alignment", True), trust=relation("trust", False),
                  scale=np.maximum(pos.max(axis=0) - pos.min(axis=0), 1.0),
@@ -86,16 +90,18 @@ class GeoModel(mesa.Model):
         self.world = _world(spec, values, self.inputs.baseline_dict())
         self.log = EventLog(replica_ids[:n_logged])
         self.mechanisms = self._bind(values, streams)
+        self._add_actor_fields(values)
         self.actors = self._actors(values)
         for mech in self.mechanisms:
             mech.init(self.world)
-        self._add_decision_fields()
         self._check_reads()
-        for mech in self.mechanisms:
-            mech.prepare(self.world)
         w = self.world
         w.outcome = compromise(w.position, w.weight)
+        w.in_force = w.outcome.copy()
+        for mech in self.mechanisms:
+            mech.prepare(self.world)
         w.start_outcome = w.outcome.copy()
+        self.start_in_force = w.in_force.copy()
         self.outcomes = declared_outcomes(spec, self.index)
         self.recorder = Recorder(spec, self.world, n_stored, n_live=len(replica_ids))
 
@@ -112,24 +118,32 @@ class GeoModel(mesa.Model):
         return out
 
     def _actors(self, values: dict[str, np.ndarray]) -> mesa.AgentSet:
-        """One Mesa agent per actor, built with its parameters and the decision rules' constants."""
-        w, ix = self.world, self.index
-        d = {name: values[f"decisions.{name}"] for name, _ in self.spec.decisions.uncertain()}
-        parties = ix.actor_role("deal.parties")
-        rules = DecisionRules(retaliation=d["retaliation"], deal_retaliation_restraint=d["deal_retaliation_restraint"],
-                              counter=d["counter"], spoiler_rate=d["spoiler_rate"], spoiler_gain=d["spoiler_gain"],
-                              deal_parties=(parties[0], parties[1]), deal_issues=tuple(ix.issue_role("deal.issues")))
-        spoilers = set(ix.actor_role("spoilers")) if self.spec.section("spoilers").enabled else set()
+        """One Mesa agent per actor (its type's class, :data:`sim.agents.AGENT_TYPES`), built with its parameters
+        and the decision rules' constants."""
+        w, ix, spec = self.world, self.index, self.spec
+        d = {name: values[f"decisions.{name}"] for name, _ in spec.decisions.uncertain()}
+        # the mechanism constants the rules also use, passed explicitly
+        d["snapback_deadline"] = np.asarray(float(spec.section("policy").snapback_deadline))
+        d["sustained_cost_weight"] = values["mechanics.escalation.cost_sustained"]
+        rules = DecisionRules(values=d, index=ix, disabled=frozenset(spec.decisions.disabled))
+        spoilers = set(ix.actor_role("spoilers")) if spec.section("spoilers").enabled else set()
         for a, aid in enumerate(ix.actors):
-            Actor(self, ActorParameters(index=a, actor_id=aid, name=ix.actor_names[aid], resolve=w.resolve[a],
-                                        risk_exponent=w.risk_exponent[a], base_position=w.base_position[a],
-                                        base_salience=w.base_salience[a], spoiler=a in spoilers), rules)
-        return self.agents_by_type[Actor]
+            cls = AGENT_TYPES.get(aid, Actor)
+            cls(self, ActorParameters(index=a, actor_id=aid, name=ix.actor_names[aid], resolve=w.resolve[a],
+                                      risk_exponent=w.risk_exponent[a], war_cost=w["war_cost_rate"][a],
+                                      base_position=w.base_position[a], base_salience=w.base_salience[a],
+                                      spoiler=a in spoilers), rules)
+        return self.agents          # in creation (knowledge-base) order
 
-    def _add_decision_fields(self) -> None:
+    def _add_actor_fields(self, values: dict[str, np.ndarray]) -> None:
+        """The fields the actors own: their propensities (written each month), costs of war, the months of
+        conflict they expect a strike to bring."""
         A, R = len(self.index.actors), self.world.n_replicas
-        for name in ("p_retaliate", "p_counter", "p_spoil"):
+        for name in DECISION_FIELDS:
             self.world.add(name, np.zeros((A, R)))
+        self.world.add("p_strike_before", np.zeros((A, R)))
+        self.world.add("war_cost_rate", np.stack([values[f"actors.{a}.war_cost"] for a in self.index.actors]))
+        self.world.add("conflict_months", np.broadcast_to(values["decisions.conflict_months"], (R,)).copy())
 
     def _check_reads(self) -> None:
         for mech in self.mechanisms:
@@ -145,6 +159,7 @@ class GeoModel(mesa.Model):
     def step(self) -> None:
         """One month: the actors decide, the enabled mechanisms step in schedule order, the recorder records."""
         self.world.step += 1
+        self.world["p_strike_before"][:] = self.world["p_strike"]     # what others see: last month's choices
         self.actors.do("decide", self.world)
         for mech in self.mechanisms:
             if mech.enabled:

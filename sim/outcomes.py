@@ -39,11 +39,24 @@ DEAL = "deal"                          #: a deal in force at the end (bool)
 DEAL_EVER = "deal_ever"                #: a deal signed at some point (bool)
 DEAL_BROKEN = "deal_broken"            #: a deal signed and later collapsed (bool)
 DEAL_STEP = "deal_step"                #: month of the first signing (step)
+DEAL_SIGNED_STEP = "deal_signed_step"  #: the same month, under the name the world-state outcomes use (step)
 WAR = "war"                            #: regional war reached (bool)
+WAR_STEP = "war_step"                  #: month regional war began (step)
+FIRST_STRIKE = "first_strike"          #: an interstate strike happened (bool)
+FIRST_STRIKE_STEP = "first_strike_step"  #: month of the first interstate strike (step)
+SNAPBACK_STEP = "snapback_step"        #: month the UN sanctions were snapped back (step)
+HORMUZ_CLOSED_STEP = "hormuz_closed_step"  #: month the Strait of Hormuz was first closed (step)
+BREAKOUT = "breakout_months"           #: Iran's breakout time at the end (quantity, months)
 MAX_RUNG = "max_escalation"            #: highest rung reached (rung)
 FINAL_RUNG = "final_escalation"        #: rung at the end (rung)
 ISSUE_PREFIX = "outcome_"
 UTILITY_PREFIX = "utility_"
+WAR_COST_PREFIX = "war_cost_"
+
+
+def war_cost_outcome(actor_id: str) -> str:
+    """The column of an actor's accumulated cost of conflict."""
+    return f"{WAR_COST_PREFIX}{actor_id}"
 
 
 def issue_outcome(issue_id: str) -> str:
@@ -77,9 +90,13 @@ def utility(outcome: np.ndarray, position: np.ndarray, salience: np.ndarray) -> 
 
 
 def utility_outcomes(actors: tuple[str, ...], names: dict[str, str]) -> list[Outcome]:
-    """Each actor's final utility judged with its baseline preferences."""
+    """Each actor's final utility, judged with its baseline preferences on what is in force at the end, less its
+    mean monthly cost of conflict: ``U_a = u_a(in force) - C_a / T`` (Fearon 1995: war is costly to all sides)."""
     def of(a: int) -> Callable[["World"], np.ndarray]:
-        return lambda w: utility(w.outcome, w.base_position[a], w.base_salience[a])
+        def u(w: "World") -> np.ndarray:
+            cost = w["war_cost"][a] / max(w.step, 1) if "war_cost" in w else 0.0
+            return utility(w.in_force, w.base_position[a], w.base_salience[a]) - cost
+        return u
     return [Outcome(utility_outcome(aid), "utility", names[aid], of(a), "utilities") for a, aid in enumerate(actors)]
 
 

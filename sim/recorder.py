@@ -7,9 +7,10 @@ Per-replica trajectories cost memory linear in R × steps, so they are stored on
 
 from __future__ import annotations
 
-import numpy as np
-
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from sim.outcomes import issue_outcome
 from sim.streams import BLOCK_SIZE
@@ -21,12 +22,26 @@ if TYPE_CHECKING:
 N_BINS = 1001          # 0.0, 0.1, ..., 100.0
 BIN_WIDTH = 0.1
 
+#: World-state variables recorded per step beside the rung and the issues in force, with their scaling onto the
+#: 0–100 histogram range (docs/model.md, "World state"; the report's "World" section).
+WORLD_VARIABLES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "breakout": lambda v: np.asarray(v, float),                 # months
+    "access": lambda v: 100.0 * np.asarray(v, float),           # percent
+    "sanctions_us": lambda v: np.asarray(v, float),
+    "ukraine_support": lambda v: np.asarray(v, float),
+    "proxy_activity": lambda v: np.asarray(v, float),
+    "hormuz": lambda v: np.asarray(v, float),                   # 0 open, 1 harassed, 2 closed
+    "strike_level": lambda v: np.asarray(v, float),             # 0 none .. 3 regional war
+    "deal_stage": lambda v: np.asarray(v, float),               # 0 none .. 5 collapsed
+}
+
 
 class Recorder:
     """Collects trajectories (stored replicas) and histograms + sums (all replicas) step by step."""
 
     def __init__(self, spec: RunSpec, world: World, n_stored: int, n_live: int):
-        self.variables = ["escalation", *[issue_outcome(i) for i in spec.issue_ids]]
+        self.world_fields = [f for f in WORLD_VARIABLES if f in world]
+        self.variables = ["escalation", *[issue_outcome(i) for i in spec.issue_ids], *self.world_fields]
         self.n_stored = n_stored
         self.n_live = n_live          # columns beyond it belong to a partial last block and are not counted
         T, V = spec.run.steps + 1, len(self.variables)
@@ -41,7 +56,9 @@ class Recorder:
 
     def record(self, world: World) -> None:
         """Add the current step of every replica (R,) to the histograms; keep the stored replicas' values."""
-        values = np.concatenate([world["rung"][None, :].astype(float), world.outcome], axis=0)[:, :self.n_live]
+        extra = [WORLD_VARIABLES[f](world[f]) for f in self.world_fields]
+        values = np.concatenate([world["rung"][None, :].astype(float), world.in_force, *[e[None, :] for e in extra]],
+                                axis=0)[:, :self.n_live]
         bins = np.clip(np.rint(values / BIN_WIDTH), 0, N_BINS - 1).astype(np.int64)
         offset = (np.arange(values.shape[0]) * N_BINS)[:, None]
         self.hist[self.t] += np.bincount((bins + offset).ravel(), minlength=values.shape[0] * N_BINS
@@ -52,7 +69,7 @@ class Recorder:
         self.counts[self.t] += values.shape[1]
         n = self.n_stored
         if n:
-            self.outcome.append(world.outcome[:, :n].astype(np.float32))
+            self.outcome.append(world.in_force[:, :n].astype(np.float32))
             self.rung.append(world["rung"][:n].copy())
             self.deal.append(world["deal"][:n].copy())
         self.t += 1

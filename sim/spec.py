@@ -14,8 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from sim.decisions import RULES
 from sim.errors import ConfigError, closest, describe_validation_error, got, problem, show
-from sim.knowledge import (DEFAULT_SEEDS_DIR, KnowledgeBase, Multiplier, Share, Source, Text, Uncertain,
+from sim.knowledge import (DEFAULT_SEEDS_DIR, KnowledgeBase, Months, Multiplier, Share, Source, Text, Uncertain,
                            check_sources_exist)
 from sim.mechanics.base import MechanismSpec, load_all
 from sim.streams import BLOCK_SIZE
@@ -29,17 +30,50 @@ class Strict(BaseModel):
 
 
 class DecisionsSpec(Strict):
-    """``decisions``: the constants of the actors' decision rules (sim.agents; docs/model.md, "Actors")."""
+    """``decisions``: the constants of the actors' decision rules (sim.agents; docs/model.md, "Actors"), and the
+    rules switched off (``disabled``, for ablations)."""
 
+    precision: Multiplier
     retaliation: Share
     deal_retaliation_restraint: Share
     counter: Share
     spoiler_rate: Share
     spoiler_gain: Multiplier
+    conflict_months: Multiplier
+    threat_breakout_scale: Months
+    threat_access_weight: Share
+    hope_talks: Share
+    hope_framework: Share
+    strike_base: Share
+    audience_cost: Share
+    alliance_restraint: Multiplier
+    arms_deterrence: Multiplier
+    talks_base: Share
+    advance_base: Share
+    hardening: Share
+    respond_base: Share
+    proxy_surge: Share
+    proxy_restraint: Share
+    harass_base: Share
+    close_base: Share
+    snapback_base: Share
+    arms_base: Share
+    balancing_rate: Share
+    disabled: list[str] = []
+
+    @field_validator("disabled")
+    @classmethod
+    def _known_rules(cls, value: list[str]) -> list[str]:
+        for rule in value:
+            if rule not in RULES:
+                raise problem(got(rule, f"allowed: rules {', '.join(RULES)}"))
+        return value
 
     def uncertain(self) -> Iterator[tuple[str, Uncertain]]:
         for name in type(self).model_fields:
-            yield name, getattr(self, name)
+            value = getattr(self, name)
+            if isinstance(value, Uncertain):
+                yield name, value
 
 
 class About(Strict):
@@ -171,7 +205,7 @@ def _mechanics(data: Any, schedule: Any) -> tuple[dict[str, MechanismSpec], list
 
 
 _RUN_KEYS = tuple(RunSettings.model_fields)
-_KB_KEYS = ("baseline", "issues", "actors", "relations")
+_KB_KEYS = ("baseline", "issues", "actors", "relations", "world")
 _OTHER_KEYS = ("mechanics", "about", "decisions", "schedule")
 
 
@@ -258,7 +292,8 @@ def check_file_provenance(spec: RunSpec, data: dict[str, Any], origin: str) -> N
                 if child is not None:
                     walk(value, child, f"{path}.{key}")
 
-    roots = {"actors": spec.knowledge.actors, "relations": spec.knowledge.relations, "decisions": spec.decisions,
+    roots = {"actors": spec.knowledge.actors, "relations": spec.knowledge.relations, "world": spec.knowledge.world,
+             "decisions": spec.decisions,
              "mechanics": spec.mechanics}
     for section, target in roots.items():
         if isinstance(data.get(section), dict):

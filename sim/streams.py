@@ -4,7 +4,7 @@ Replica ``r`` lives in block ``r // BLOCK_SIZE``. Every draw is made from a **na
 or disabling a mechanism (or an exchange link, a spoiler, an issue) changes no other stream's numbers:
 
 - a mechanism's substream ``name`` in block ``b`` is ``SeedSequence(seed, spawn_key=(b, key(name)))``;
-- an uncertain input ``path`` (``actors.us.capability``, ``mechanics.deal.tolerance``) has one uniform per replica:
+- an uncertain input ``path`` (``actors.us.capability``, ``mechanics.deal.ratify``) has one uniform per replica:
   replica ``r`` takes the ``r``-th number of ``SeedSequence(seed, spawn_key=(key(path),))``, so an input keeps its
   value per replica whatever else the knowledge base or the scenario contains (common random numbers);
 

@@ -1,7 +1,7 @@
 """Uncertain inputs: every one is a column, drawn per replica from its own stream by inverse-CDF.
 
 An input is a value of the knowledge base (``actors.us.capability``), a mechanism constant
-(``mechanics.deal.tolerance``) or a decision-rule constant (``decisions.retaliation``), each an
+(``mechanics.deal.ratify``) or a decision-rule constant (``decisions.retaliation``), each an
 :class:`~sim.knowledge.Uncertain` ``{low, mode, high, dist, source}``; its name is its override key. Replica r's
 uniform for input p is the r-th number of p's own stream (:meth:`sim.streams.BlockStreams.input_uniforms`), so an
 input that two scenarios do not change has the same value per replica in both, and adding or removing an input
@@ -75,7 +75,7 @@ def input_tables(spec: "RunSpec") -> tuple[ParameterTable, ParameterTable]:
     """The scenario's inputs and the baseline's (the scenario's knowledge-base changes reverted), in one order."""
     inputs = spec_inputs(spec)
     everything = spec.run.uncertainty == "all"
-    drawn = [everything or path.startswith(("actors.", "relations.")) for path, _ in inputs]
+    drawn = [everything or path.startswith(("actors.", "relations.", "world.")) for path, _ in inputs]
     reverted = {c.path: {**c.baseline, "dist": c.baseline_dist} for c in spec.changes if c.baseline}
     base = [(p, u.model_copy(update=reverted[p]) if p in reverted else u) for p, u in inputs]
     return ParameterTable.from_inputs(inputs, drawn), ParameterTable.from_inputs(base, drawn)

@@ -1,7 +1,10 @@
 """The world state: numpy arrays with the replica axis last, shared by the agents and the mechanisms.
 
 Shapes (A actors, I issues, R replicas of a chunk): ``position``/``salience``/``weight`` (A, I, R),
-``capability``/``risk_exponent``/``resolve`` (A, R), ``alignment``/``trust`` (A, A, R), ``outcome`` (I, R).
+``capability``/``risk_exponent``/``resolve`` (A, R), ``alignment``/``trust`` (A, A, R), ``outcome`` and
+``in_force`` (I, R). Declared positions are the bargaining space and ``outcome`` the bargained result; the state of
+the world — what actors do — lives in the mechanisms' fields (``breakout``, ``sanctions_us``, ``proxy_activity``,
+``hormuz``, ``deal_stage``, …), and ``in_force`` reads each issue off that state where a mechanism owns it.
 Mechanisms add their own fields (``world["rung"]``, ``world["deal"]``, …) in :meth:`Mechanism.init
 <sim.mechanics.base.Mechanism.init>`; a field is added once, by its owner, and read by name by the others.
 """
@@ -65,8 +68,10 @@ class World:
     scale: np.ndarray              #: (I, R) initial range of positions (bargaining distances are divided by it)
     base_position: np.ndarray      #: baseline preferences, for utilities comparable across scenarios
     base_salience: np.ndarray
-    outcome: np.ndarray
+    outcome: np.ndarray            #: (I, R) the bargained outcome: weighted mean of declared positions, or the deal
     start_outcome: np.ndarray
+    in_force: np.ndarray           #: (I, R) what is in force: the world state on its issue's scale, else ``outcome``
+    initial: dict[str, np.ndarray] = field(default_factory=dict)   #: the drawn ``world.*`` knowledge values (R,)
     step: int = 0
     fields: dict[str, np.ndarray] = field(default_factory=dict)
 

@@ -40,7 +40,7 @@ def sim(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess:
     ("chunk_size=300", ["chunk_size", "300", "256"]),
     ("mechanics.mediation.mediator=china", ["mediator", "china", "russia"]),
     ("nruns=5", ["nruns", "n_runs"]),
-    ("mechanics.deal.tolerance=abc", ["tolerance", "abc"]),
+    ("mechanics.deal.ratify=abc", ["ratify", "abc"]),
 ])
 def test_bad_override_gives_one_line_and_no_output(tmp_path, override, words):
     out = tmp_path / "run"
@@ -212,11 +212,9 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path):
 
 
 def test_help_is_a_short_usage_summary():
-    t0 = time.perf_counter()
     r = sim("--help")
-    elapsed = time.perf_counter() - t0
     assert r.returncode == 0 and r.stdout.startswith("usage: python -m sim")
-    assert len(r.stdout.splitlines()) < 30 and elapsed < 2.0, elapsed
+    assert len(r.stdout.splitlines()) < 30
     for word in ("scenario=NAME", "-m", "n_runs=5000", "grand_bargain", "--hydra-help", "docs/model.md"):
         assert word in r.stdout
     assert "== Flags ==" in sim("--hydra-help").stdout            # Hydra's own help stays available
@@ -244,7 +242,7 @@ SOURCE = '{seed: 001_92b0d93d1bbc6d15.txt, where: "new marginalisation of Europe
     ("no_source", "actors:\n  us:\n    capability: {low: 0.2, mode: 0.3, high: 0.4}\n",
      ["no_source.yaml: actors.us.capability.source: missing", "own source"]),
     ("plain", "actors:\n  us:\n    capability: 0.3\n", ["plain.yaml: actors.us.capability: got 0.3 (a plain number)"]),
-    ("plain_constant", "mechanics:\n  deal:\n    tolerance: 8\n", ["mechanics.deal.tolerance: got 8 (a plain number)"]),
+    ("plain_constant", "mechanics:\n  deal:\n    ratify: 0.5\n", ["mechanics.deal.ratify: got 0.5 (a plain number)"]),
     ("other", "", ["other.yaml: about.name: got 'status_quo'; allowed: 'other', the file's name"]),
     ("env", "  description: ${oc.env:HOME}\n", ["env.yaml: line", "interpolations are not resolved"]),
     ("bad_phrase", "  sources: [{seed: 001_92b0d93d1bbc6d15.txt, where: not in the article, why: x}]\n",

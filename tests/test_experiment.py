@@ -85,12 +85,12 @@ def test_an_unrelated_input_changes_no_other_draw():
 def test_uncertainty_all_draws_the_constants_and_knowledge_holds_them():
     spec, held = _inputs("scenario=status_quo")
     _, drawn = _inputs("scenario=status_quo", "uncertainty=all")
-    tol = spec.section("deal").tolerance
-    assert np.all(held.inputs["mechanics.deal.tolerance"] == tol.mode)
-    t = drawn.inputs["mechanics.deal.tolerance"]
-    assert np.all((t >= tol.low) & (t <= tol.high)) and t.std() > 0.5
+    tol = spec.section("deal").ratify
+    assert np.all(held.inputs["mechanics.deal.ratify"] == tol.mode)
+    t = drawn.inputs["mechanics.deal.ratify"]
+    assert np.all((t >= tol.low) & (t <= tol.high)) and t.std() > 0.03
     assert np.array_equal(held.inputs["actors.us.capability"], drawn.inputs["actors.us.capability"])
-    assert np.array_equal(drawn.mechanisms[-1].c.tolerance, t)          # the deal mechanism sees the drawn values
+    assert np.array_equal(next(m for m in drawn.mechanisms if m.name == "deal").c.ratify, t)          # the deal mechanism sees the drawn values
 
 
 def test_a_value_fixed_on_the_command_line_keeps_its_baseline_draw():

@@ -150,7 +150,8 @@ def test_outcome_names_are_unique_and_labels_follow_the_spec():
     assert len(names) == len(set(names))
     assert any("nuclear accord" in o.label for o in outs if o.group == "deal")
     labels = {o.name: o.label for o in outs}
-    assert labels["outcome_iran_nuclear"] == spec.knowledge.issues["iran_nuclear"].label
+    assert labels["outcome_iran_nuclear"] == spec.knowledge.issues["iran_nuclear"].label + ": in force"
+    assert labels["outcome_russia_mideast_role"].endswith(": bargained outcome")
 
 
 def test_disabling_a_mechanism_changes_its_effect():
@@ -179,6 +180,6 @@ def test_results_and_pages_import_neither_mesa_nor_the_kernels():
 
 def test_the_schedule_orders_the_steps_not_the_set_up():
     """Any order of the schedule builds (each mechanism's prepare sees every other's fields)."""
-    spec, model, _ = _model("schedule=[bargaining,mediation,deal,compromise,exchange,spoilers,escalation]")
+    spec, model, _ = _model("schedule=[hormuz,policy,nuclear,bargaining,mediation,deal,compromise,exchange,spoilers,escalation]")
     model.run(2)
-    assert [m.name for m in model.mechanisms][:2] == ["bargaining", "mediation"]
+    assert [m.name for m in model.mechanisms][:2] == ["hormuz", "policy"]

@@ -50,7 +50,7 @@ class Ceasefire(Mechanism[CeasefireSpec]):
 
 
 SECTION = "+mechanics.ceasefire={enabled: true, rate: {low: 0.2, mode: 0.4, high: 0.6, source: {seed: assumption, why: test}}}"
-SCHEDULE = "schedule=[escalation,spoilers,ceasefire,mediation,exchange,bargaining,compromise,deal]"
+SCHEDULE = "schedule=[escalation,spoilers,ceasefire,mediation,exchange,bargaining,compromise,deal,nuclear,policy,hormuz]"
 RUN = ("scenario=proxy_escalation", "n_runs=256", "steps=12", "event_replicas=0")
 
 

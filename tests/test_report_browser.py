@@ -7,15 +7,19 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from sim import outcomes as names
 from sim.compare import main as compare_main
 from sim.report import render_run_report, render_sweep_report
 from sim.report.stories import pick_stories
 from sim.runs import load_run
-from synthetic_runs import ISSUES, make_large_run, make_multirun, make_run
+from synthetic_runs import ACTORS, ISSUES, make_large_run, make_multirun, make_run
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +32,9 @@ FLAGS = [
 ]
 #: Figures on a run report besides the fans and stories: max rung, time to deal, outcomes, utilities, escalation fan.
 FIXED_RUN_FIGURES = 5
+#: Figures of the World section of a run with world-state trajectories: five fans (breakout, access, US sanctions,
+#: support to Ukraine, proxy activity), the coded states, first events by month, strikes and wars, war costs.
+WORLD_FIGURES = 9
 
 _RENDER_STATE_JS = """
 const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
@@ -213,3 +220,185 @@ def test_report_of_a_million_replicas_is_bounded(million: tuple[Path, Path, int]
 def test_report_of_a_million_replicas_renders(driver: object, million: tuple[Path, Path, int]) -> None:
     run, page, _ = million
     assert_renders(driver, page, run_figures(run))
+
+
+# --- the World section (issue 12) ------------------------------------------------------------------------------
+#: The world-state variables the recorder writes into trajectory_quantiles.parquet (sim.recorder.WORLD_VARIABLES),
+#: with a synthetic path (replicas × months) for each.
+_WORLD_CODES = {"hormuz": 3, "strike_level": 4, "deal_stage": 6}
+
+
+def add_world(path: Path, seed: int = 3, quantiles: bool = True) -> Path:
+    """Give a synthetic run folder what the engine writes since issue 12: the world-state outcomes (first
+    strike, war, deal, snapback and Hormuz months, breakout time, each actor's cost of conflict) in the registry,
+    outcomes.parquet and summary.json, issue labels saying "in force" / "bargained outcome", and (``quantiles``)
+    per-step quantiles of the world-state variables."""
+    spec = json.loads((path / "spec.json").read_text())
+    summary = json.loads((path / "summary.json").read_text())
+    out = pd.read_parquet(path / "outcomes.parquet")
+    n, steps = len(out), int(spec["steps"])
+    rng = np.random.default_rng(seed)
+
+    def months(mask: np.ndarray, low: int = 1) -> pd.arrays.IntegerArray:
+        at = rng.integers(low, steps + 1, size=n)
+        return pd.array([int(m) if k else None for m, k in zip(at, mask)], dtype="Int32")
+
+    war = out[names.WAR].to_numpy(dtype=bool)
+    strike = war | (rng.random(n) < 0.25)
+    first = months(strike, 1)
+    war_at = np.where(war, np.minimum(first.to_numpy(dtype=float, na_value=0) + rng.integers(0, 4, n), steps), -1)
+    closed = rng.random(n) < 0.03
+    cols: dict[str, object] = {
+        names.FIRST_STRIKE: strike, names.FIRST_STRIKE_STEP: first,
+        names.WAR_STEP: pd.array([int(m) if m >= 0 else None for m in war_at], dtype="Int32"),
+        names.DEAL_SIGNED_STEP: out[names.DEAL_STEP].astype("Int32"),
+        "talks_ever": out[names.DEAL_EVER].to_numpy() | (rng.random(n) < 0.5),
+        names.BREAKOUT: np.where(out[names.DEAL].to_numpy(), rng.uniform(4, 12, n), rng.uniform(0.1, 1.0, n)),
+        names.SNAPBACK_STEP: months(rng.random(n) < 0.4, 1),
+        names.HORMUZ_CLOSED_STEP: months(closed, 2), "hormuz_closed": closed,
+    }
+    cost = rng.gamma(0.5, 0.3, n) * (strike + 0.2) + 2.0 * war
+    for a, actor in enumerate(ACTORS):
+        cols[names.war_cost_outcome(actor)] = cost * (0.3 + 0.25 * a)
+    for name, value in cols.items():
+        out[name] = value
+    entry = lambda name, kind, label, group, dtype: {"name": name, "kind": kind, "label": label, "group": group,
+                                                     "dtype": dtype}
+    deal = "US–Iran nuclear deal"
+    spec["outcomes"] += [
+        entry(names.FIRST_STRIKE, "probability", "an interstate strike", "escalation", "bool"),
+        entry(names.FIRST_STRIKE_STEP, "step", "month of the first interstate strike", "escalation", "int32"),
+        entry(names.WAR_STEP, "step", "month regional war began", "escalation", "int32"),
+        *(entry(names.war_cost_outcome(a), "quantity", f"{name}: cost of conflict (months of regional war "
+                "equivalent × cost)", "war costs", "float64") for a, name in ACTORS.items()),
+        entry(names.DEAL_SIGNED_STEP, "step", f"month the {deal} was first signed (world state)", "world", "int32"),
+        entry("talks_ever", "probability", f"talks on the {deal} opened", "deal", "bool"),
+        entry(names.BREAKOUT, "quantity", "Iran's breakout time at the end (months)", "world", "float64"),
+        entry(names.SNAPBACK_STEP, "step", "month the UN sanctions were snapped back", "world", "int32"),
+        entry(names.HORMUZ_CLOSED_STEP, "step", "month the Strait of Hormuz was first closed", "world", "int32"),
+        entry("hormuz_closed", "probability", "Strait of Hormuz closed at some point", "world", "bool"),
+    ]
+    for o in spec["outcomes"]:
+        if o["name"].startswith(names.ISSUE_PREFIX):
+            issue = o["name"].removeprefix(names.ISSUE_PREFIX)
+            o["label"] = f"{ISSUES[issue][0]}: " + ("bargained outcome" if issue == "russia_mideast_role"
+                                                    else "in force")
+    spec["spec"] = {"mechanics": {"policy": {"sanctions_issue": "iran_sanctions", "support_issue": "ukraine_support",
+                                             "proxy_issue": "iran_proxies"}}}
+    for name in (names.FIRST_STRIKE, "talks_ever", "hormuz_closed"):
+        p = float(np.mean(out[name]))
+        summary["probabilities"][name] = {"p": p, "se": float(np.sqrt(p * (1 - p) / n))}
+    (path / "spec.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    (path / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    out.to_parquet(path / "outcomes.parquet", index=False)
+    if quantiles:
+        t = np.arange(steps + 1)[:, None] / steps
+        paths = {
+            "breakout": np.clip(0.3 + 8 * t * rng.random(n), 0.1, None),
+            "access": 100 * np.clip(0.3 - 0.2 * t + 0.6 * t * (rng.random(n) < 0.3), 0, 1),
+            "sanctions_us": 89 - 30 * t * rng.random(n),
+            "ukraine_support": 65 - 20 * t * rng.random(n),
+            "proxy_activity": 45 + 10 * t * rng.normal(size=n),
+        }
+        for var, k in _WORLD_CODES.items():
+            paths[var] = np.minimum(np.floor(k * t * rng.random(n) ** (3 if var != "deal_stage" else 0.7)), k - 1)
+        rows = []
+        for var, arr in paths.items():
+            q = np.quantile(arr, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+            rows += [{"step": s, "variable": var, "q05": q[0, s], "q25": q[1, s], "q50": q[2, s], "q75": q[3, s],
+                      "q95": q[4, s], "mean": float(arr[s].mean())} for s in range(steps + 1)]
+        quant = pd.concat([pd.read_parquet(path / "trajectory_quantiles.parquet"), pd.DataFrame(rows)],
+                          ignore_index=True)
+        quant["step"] = quant["step"].astype(np.int16)
+        quant.to_parquet(path / "trajectory_quantiles.parquet", index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def world_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("world")
+    return {
+        "sq": add_world(make_run(root / "status_quo", n=400)),
+        "gb": add_world(make_run(root / "grand_bargain", n=400, scenario="grand_bargain", shift=8.0), seed=4),
+        "no_quantiles": add_world(make_run(root / "no_quantiles", n=200, seed=2), quantiles=False),
+    }
+
+
+#: The figures of the section under ``h2#id``: how many, and how many of them drew traces into an SVG.
+_SECTION_FIGURES_JS = """
+const h = document.getElementById(arguments[0]);
+const out = [];
+for (let e = h.nextElementSibling; e && e.tagName !== 'H2'; e = e.nextElementSibling) {
+  e.querySelectorAll('.js-plotly-plot').forEach(p => out.push({
+    id: p.id, svg: p.querySelectorAll('svg.main-svg').length, traces: p.querySelectorAll('g.trace').length,
+    title: (p.querySelector('.gtitle') || {}).textContent || ''}));
+}
+return out;
+"""
+
+
+def _section_text(page: str, anchor: str) -> str:
+    """The HTML of the section under ``h2#anchor``, entities unescaped."""
+    start = page.index(f'<h2 id="{anchor}">')
+    end = page.find("<h2 ", start + 1)
+    return unescape(page[start:end if end > 0 else None])
+
+
+def test_world_section_renders(driver: object, world_runs: dict[str, Path]) -> None:
+    """The World section: fans of the world state, the coded states, first events, strikes and wars by month,
+    war costs — every figure drawn, captions saying what each number is; other sections keep to the issues."""
+    run_dir = world_runs["sq"]
+    page = render_run_report(run_dir)
+    assert_renders(driver, page, run_figures(run_dir) + WORLD_FIGURES)
+    state = driver.execute_script(_SECTION_FIGURES_JS, "world")
+    assert len(state) == WORLD_FIGURES and all(s["svg"] > 0 and s["traces"] > 0 for s in state), state
+    titles = " | ".join(s["title"] for s in state)
+    for words in ("Iran's breakout time", "US sanctions on Iran in force", "support to Ukraine in force",
+                  "Proxy activity", "States of the world", "share of replicas in which each event",
+                  "Strikes and wars by month", "cost of conflict"):
+        assert words in titles, (words, titles)
+    text = page.read_text(encoding="utf-8")
+    world = _section_text(text, "world")
+    run = load_run(run_dir)
+    for name, words in ((names.FIRST_STRIKE, "an interstate strike"), (names.WAR, "regional war")):
+        p = run.probability(name)
+        assert f"P({words}) = {100 * p['p']:.1f} % ± {100 * p['se']:.1f}" in world      # MC s.e. in the caption
+    cost = run.outcomes[names.war_cost_outcome("iran")]
+    assert f"{cost.mean():.3f} ± {cost.std(ddof=1) / np.sqrt(len(cost)):.3f}" in world   # mean ± s.e. per actor
+    for words in ("Iran's breakout time at the end (months)", "Month the UN sanctions were snapped back",
+                  "not a declared position", "quantiles", "Mean with regional war"):
+        assert words in world, words
+    # issue numbers labelled for what they are; the issue table and the stories list issues only
+    outcomes = _section_text(text, "outcomes")
+    assert "Iran's nuclear programme: in force" in outcomes and ": bargained outcome" in outcomes
+    assert "“In force” is what the world state holds" in outcomes
+    assert "cost of conflict" not in outcomes and "breakout" not in outcomes
+    assert "cost of conflict" not in _section_text(text, "stories")
+
+
+def test_world_section_without_world_trajectories(driver: object, world_runs: dict[str, Path]) -> None:
+    """A run with the new outcomes but no world-state quantiles: a note, and the charts from outcomes.parquet."""
+    run_dir = world_runs["no_quantiles"]
+    page = render_run_report(run_dir)
+    assert_renders(driver, page, run_figures(run_dir) + 3)       # first events, strikes and wars, war costs
+    world = _section_text(page.read_text(encoding="utf-8"), "world")
+    assert "holds no world-state variables" in world and len(driver.execute_script(_SECTION_FIGURES_JS, "world")) == 3
+
+
+def test_runs_without_world_outcomes_have_no_world_section(runs: dict[str, Path]) -> None:
+    for case in ("sq", "legacy"):
+        assert 'id="world"' not in render_run_report(runs[case]).read_text(encoding="utf-8")
+
+
+def test_comparison_with_world_outcomes_renders(driver: object, world_runs: dict[str, Path], tmp_path: Path) -> None:
+    """The comparison keeps issue outcomes on their 0–100 panels and gives costs of conflict and the breakout
+    time panels of their own, plus a World section (breakout ECDF, war costs by run)."""
+    out = tmp_path / "comparison.html"
+    assert compare_main([str(world_runs["gb"]), str(world_runs["sq"]), "--out", str(out)]) == 0
+    assert_renders(driver, out, 8)     # the six of test_comparison_renders + world-state ECDF + war costs
+    text = out.read_text(encoding="utf-8")
+    for words in ("Difference in mean cost of conflict (months of regional war equivalent", "World and costs of "
+                  "conflict", "Cumulative distributions of the world state at the end", "Costs of conflict by actor"):
+        assert words in text, words
+    outcomes = _section_text(text, "outcomes")
+    assert "cost of conflict" not in outcomes and "breakout" not in outcomes

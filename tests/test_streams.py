@@ -40,7 +40,7 @@ def test_substreams_do_not_depend_on_each_other():
 
 def test_input_uniforms_are_per_input_and_per_replica():
     """Input p's uniform for replica r is the r-th number of p's own stream, whatever the other inputs or blocks."""
-    paths = ["actors.us.capability", "mechanics.deal.tolerance"]
+    paths = ["actors.us.capability", "mechanics.deal.ratify"]
     both = BlockStreams(4, [0, 1, 2]).input_uniforms(paths)
     alone = BlockStreams(4, [1]).input_uniforms(paths[1:])
     assert np.array_equal(both[1, BLOCK_SIZE:2 * BLOCK_SIZE], alone[0])

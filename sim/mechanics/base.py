@@ -68,7 +68,7 @@ class MechanismSpec(BaseModel):
 
 class Constants:
     """A section's constants as a replica sees them: uncertain fields are (R,) arrays of drawn values, the other
-    fields are the section's own values (``c.tolerance`` → array, ``c.parties`` → list)."""
+    fields are the section's own values (``c.ratify`` → array, ``c.parties`` → list)."""
 
     def __init__(self, section: MechanismSpec, drawn: dict[str, np.ndarray]):
         self._section = section

@@ -7,7 +7,8 @@ Sources
   quadratic losses, and its record on EU decisions).
 - van den Bos, G. M. (1991). *Dutch EC Policy Making*; Stokman & van Oosten (1994) use the same expected outcome.
 
-``O_k = sum_a c_a s_ak x_ak / sum_a c_a s_ak`` for every issue k: the reference outcome of an issue at any moment.
+``O_k = sum_a c_a s_ak x_ak / sum_a c_a s_ak`` for every issue k: the bargained outcome of an issue at any moment,
+and what is in force on the issues no world-state mechanism owns (``in_force``; the issue outcomes read it).
 """
 
 from __future__ import annotations
@@ -47,12 +48,21 @@ class Compromise(Mechanism[CompromiseSpec]):
 
     @classmethod
     def outcomes(cls, section: CompromiseSpec, index: Index) -> list[Outcome]:
-        return [Outcome(names.issue_outcome(iid), "quantity", index.issue_labels[iid], _issue(k), "issues")
-                for k, iid in enumerate(index.issues)]
+        owned = {i for role, ids in index.roles.items() if role.endswith("_issue") or role == "nuclear.issue"
+                 for i in ids}
+        return [Outcome(names.issue_outcome(iid), "quantity",
+                        f"{index.issue_labels[iid]}: " + ("in force" if iid in owned else "bargained outcome"),
+                        _issue(k), "issues") for k, iid in enumerate(index.issues)]
 
     def step(self, world: World) -> None:
         world.outcome = compromise(world.position, world.weight)
+        world.in_force[self.free] = world.outcome[self.free]
+
+    def prepare(self, world: World) -> None:
+        owned = {i for role, ids in self.index.roles.items() if role.endswith("_issue") or role == "nuclear.issue"
+                 for i in ids}
+        self.free = [k for k, iid in enumerate(self.index.issues) if iid not in owned]
 
 
 def _issue(k: int) -> Callable[[World], np.ndarray]:
-    return lambda w: w.outcome[k]
+    return lambda w: w.in_force[k]

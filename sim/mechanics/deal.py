@@ -1,20 +1,41 @@
-"""A deal between two parties: convergence, signing, effects and collapse.
+"""A deal between two parties: talks, framework, signing, implementation — and collapse.
 
 Sources
 -------
-- Putnam, R. D. (1988). "Diplomacy and domestic politics: the logic of two-level games." *International
-  Organization* 42(3): agreement needs overlapping acceptable sets; ratification is uncertain.
-- Fortna, V. P. (2003). "Scraps of paper? Agreements and the durability of peace." *International Organization*
-  57(2): agreements lower the hazard of renewed fighting; they break down more under violence.
+- Fearon, J. D. (1995). "Rationalist explanations for war." *International Organization* 49(3): because fighting
+  is costly, a range of settlements both sides prefer to fighting exists; failing to find it is a matter of
+  private information and commitment. Here each party's **disagreement point** is the world it expects without a
+  deal — the policies in force and the risk of conflict, costed with its ``war_cost`` — and a framework is
+  possible only when the terms beat it for both.
+- Kydd, A. (2003). "Which side are you on?" *AJPS* 47(4): mediators transmit information; the chance of finding
+  the range rises with the parties' (mediated) trust.
+- Putnam, R. D. (1988). "Diplomacy and domestic politics." *International Organization* 42(3): ratification is
+  uncertain, and harder under fire.
+- Fortna, V. P. (2003). "Scraps of paper?" *International Organization* 57(2): agreements break down more under
+  violence.
+- George, A. L. (1991). *Forceful Persuasion*: coercive diplomacy pairs an offer with a deadline and a threat;
+  ``deadline`` is the ultimatum's term (article 001: "threatening a military option if such an agreement is not
+  reached").
 
-A deal is signed in replica r when the parties' positions on the core issue (the first deal issue) have converged
-within ``tolerance`` — in the bargaining model a position is what an actor is willing to accept — and a chance
-ratification succeeds, ``P = ratify · (1 - rung / 6)`` (two-level games: the harder the fighting, the harder to
-sell a deal at home). Its terms on every deal issue are the two parties' Nash bargaining point, the capability ×
-salience weighted mean of their positions, ``D_k = (w_pk x_pk + w_qk x_qk) / (w_pk + w_qk)``. While it holds, the
-outcome on the deal issues is the terms (other mechanisms read ``deal``: proxy restraint, de-escalation), and the
-rung drops by ``deescalation`` at signing. Each month it collapses with
-``P = h0 + h1 · max(rung - 2, 0) + h_s · spoiled``; a collapse multiplies the parties' mutual trust by ``χ``.
+Stages (``deal_stage``): 0 none, 1 talks, 2 framework, 3 signed, 4 implemented, 5 collapsed. Each month:
+- none or collapsed → talks with the probability the second party decided (``p_talks``, :mod:`sim.agents`);
+- the **terms** D on every deal issue are the parties' capability × salience weighted mean position (their Nash
+  bargaining point); party a's **gain** from the deal is
+  ``G_a = Σ_k s_ak (|N_k - x_ak| - |D_k - x_ak|) / (100 Σ_k s_ak) + k_a · r · m`` with N the policies in force on the
+  deal issues, x and s its current positions and saliences, ``k_a`` its cost of a month of war, r the month's risk
+  of interstate fighting without a deal (1 while fighting, else ``1 - Π (1 - p_strike)`` over the strikers) and m
+  the months of conflict a failed bargain brings (``decisions.conflict_months``); a **range** exists when both gains are > 0;
+- talks → framework, if a range exists, with ``φ · (f + (1 - f) √(τ'_pq τ'_qp))`` (τ' trust after mediation);
+- framework → signed, if the range holds, with ``ratify · (1 - rung / 6)``; without a range it falls back to talks;
+- signed → implemented with ``implementation`` a month;
+- a strike on the escalation's sponsor (the second party by default) breaks off talks or a framework with
+  ``strike_breaks_talks``;
+- signed or implemented → collapsed with ``h0 + h1 · max(rung - 2, 0) + h_s · spoiled``; a collapse multiplies the
+  parties' mutual trust by χ. At signing the proxy track drops ``deescalation`` rungs.
+- ``stalled``: talks open for more than ``deadline`` months without a framework, or no talks at all past the
+  deadline (counted from the baseline, when the offer was made).
+The terms are frozen at signing (the gains and Israel's pressure use the current terms before). While a deal holds
+the bargained outcome on the deal issues is the terms, and the policies in force move toward them from signing (:mod:`sim.mechanics.nuclear`, :mod:`sim.mechanics.policy`).
 """
 
 from __future__ import annotations
@@ -22,12 +43,15 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from sim.knowledge import Percent, Share
+from sim.knowledge import Share
 from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim import outcomes as names
 from sim.outcomes import Outcome
-from sim.mechanics.escalation import TOP_RUNG
+from sim.mechanics.escalation import TOP_RUNG, overall_rung
 from sim.world import Index, World
+
+NONE, TALKS, FRAMEWORK, SIGNED, IMPLEMENTED, COLLAPSED = range(6)
+STAGES = ("none", "talks", "framework", "signed", "implemented", "collapsed")
 
 
 def gap(x: np.ndarray, parties: tuple[int, int] | list[int], issues: list[int]) -> np.ndarray:
@@ -41,6 +65,19 @@ def terms(x: np.ndarray, w: np.ndarray, parties: tuple[int, int] | list[int], is
     p, q = parties
     wp, wq = w[p][issues], w[q][issues]
     return (wp * x[p][issues] + wq * x[q][issues]) / np.maximum(wp + wq, 1e-12)
+
+
+def gains(x: np.ndarray, s: np.ndarray, point: np.ndarray, no_deal: np.ndarray, parties: list[int],
+          issues: list[int], war_cost: np.ndarray, risk: np.ndarray, months: np.ndarray | float) -> np.ndarray:
+    """Each party's gain (2, R) from the terms ``point`` over its disagreement point (``no_deal`` on the deal
+    issues, plus the expected cost of the conflict a failed bargain risks)."""
+    out = []
+    for a in parties:
+        xa, sa = x[a][issues], s[a][issues]
+        issue_gain = (sa * (np.abs(no_deal - xa) - np.abs(point - xa))).sum(axis=0) / (
+            100.0 * np.maximum(sa.sum(axis=0), 1e-12))
+        out.append(issue_gain + war_cost[a] * risk * months)
+    return np.stack(out)
 
 
 def signing(converged: np.ndarray, in_force: np.ndarray, war: np.ndarray, rung: np.ndarray, u: np.ndarray,
@@ -57,13 +94,18 @@ def collapse(in_force: np.ndarray, rung: np.ndarray, spoiled: np.ndarray, u: np.
 
 
 class DealSpec(MechanismSpec):
-    """``mechanics.deal``: when a deal is reached, what it does, and when it collapses."""
+    """``mechanics.deal``: the talks' stages, when a deal is reached, what it does, and when it collapses."""
 
     parties: list[str] = Field(min_length=2, max_length=2)
     issues: list[str] = Field(min_length=1)
     label: str = Field(min_length=1)
-    tolerance: Percent
+    initial_stage: int = Field(ge=0, le=2)
+    deadline: int = Field(ge=0)          #: months: the ultimatum's term
+    framework_rate: Share
+    information_floor: Share
     ratify: Share
+    implementation: Share
+    strike_breaks_talks: Share
     deescalation: int = Field(ge=0, le=TOP_RUNG)
     breakdown_base: Share
     breakdown_escalation: Share
@@ -85,12 +127,14 @@ class DealSpec(MechanismSpec):
 
 @register
 class Deal(Mechanism[DealSpec]):
-    """Signing and collapse of a deal: two-level ratification (Putnam 1988), durability of agreements under
-    violence (Fortna 2003); terms at the parties' Nash bargaining point (the weighted mean)."""
+    """Talks → framework → signed → implemented, or collapsed: a bargaining range from costly conflict (Fearon
+    1995), found with the help of trust and mediation (Kydd 2003), ratified under two-level constraints (Putnam
+    1988), under a coercive deadline (George 1991), breaking down under violence (Fortna 2003)."""
 
     name = "deal"
     Spec = DealSpec
-    reads = ("rung", "max_rung", "spoiled")
+    reads = ("rung", "max_rung", "spoiled", "p_talks", "p_strike", "strike_level", "proxy_rung",
+             "effective_trust", "war_cost_rate", "nuclear_strike", "struck_sponsor", "conflict_months")
 
     @classmethod
     def outcomes(cls, section: DealSpec, index: Index) -> list[Outcome]:
@@ -102,42 +146,107 @@ class Deal(Mechanism[DealSpec]):
                     "deal", "bool"),
             Outcome(names.DEAL_STEP, "step", f"month the {what} was first signed", lambda w: w["deal_step"], "deal",
                     "int32"),
+            Outcome(names.DEAL_SIGNED_STEP, "step", f"month the {what} was first signed (world state)",
+                    lambda w: w["deal_step"], "world", "int32"),
+            Outcome("talks_ever", "probability", f"talks on the {what} opened", lambda w: w["talks_step"] >= 0,
+                    "deal", "bool"),
         ]
 
     def init(self, world: World) -> None:
         n = world.n_replicas
         self.parties = self.index.actor_role("deal.parties")
         self.issues = self.index.issue_role("deal.issues")
+        self.strikers = (self.index.actor_role("escalation.strikers") if "escalation.strikers" in self.index.roles
+                         else [])
+        stage0 = self.section.initial_stage
+        world.add("deal_stage", np.full(n, stage0, np.int8))
         world.add("deal", np.zeros(n, bool))
+        world.add("deal_near", np.full(n, stage0 == FRAMEWORK))
         world.add("deal_step", np.full(n, -1, np.int16))
+        world.add("talks_step", np.full(n, 0 if stage0 >= TALKS else -1, np.int16))
+        world.add("talks_open", np.full(n, 0, np.int16))        # month the current talks opened
         world.add("deal_broken", np.zeros(n, bool))
-        world.add("deal_gap", gap(world.position, self.parties, self.issues))
-        world.add("deal_tolerance", np.broadcast_to(np.asarray(self.c.tolerance, float), (n,)).copy())
+        world.add("stalled", np.zeros(n, bool))
+        world.add("deal_terms", world.in_force.copy())
+        world.add("deal_gain", np.zeros((2, n)))
+
+    def prepare(self, world: World) -> None:
+        world["deal_terms"] = world.in_force.copy()
 
     def step(self, world: World) -> None:
-        c = self.c
-        u = self.draw(self.name).uniform(2)
+        c, t = self.c, world.step
+        u = self.draw(self.name).uniform(5)
+        stage = world["deal_stage"].copy()
+        before_stage = stage.copy()
         rung = world["rung"]
-        war = rung >= TOP_RUNG
-        world["deal_gap"] = gap(world.position, self.parties, self.issues)
-        converged = world["deal_gap"] <= c.tolerance
-        in_force = world["deal"]
-        signed = signing(converged, in_force, war, rung, u[0], c.ratify, TOP_RUNG)
-        broken = collapse(in_force, rung, world["spoiled"], u[1], c.breakdown_base, c.breakdown_escalation,
-                          c.spoiler_hazard)
-        before = rung.copy()
-        world["rung"] = np.where(signed, np.maximum(rung - self.section.deescalation, 0), rung).astype(np.int8)
-        world["deal_step"] = np.where(signed & (world["deal_step"] < 0), world.step, world["deal_step"]
-                                      ).astype(np.int16)
-        world["deal"] = (in_force | signed) & ~broken
-        world["deal_broken"] = world["deal_broken"] | broken
         p, q = self.parties
+        point = terms(world.position, world.weight, self.parties, self.issues)
+        fighting = world["strike_level"] > 0
+        calm = np.ones(world.n_replicas)
+        for a in self.strikers:
+            calm = calm * (1.0 - world["p_strike"][a])
+        risk = np.where(fighting, 1.0, 1.0 - calm)
+        g = gains(world.position, world.salience, point, world.in_force[self.issues], self.parties, self.issues,
+                  world["war_cost_rate"], risk, world["conflict_months"])
+        world["deal_gain"] = g
+        in_range = (g > 0).all(axis=0)
+        trust = world["effective_trust"]
+        info = c.information_floor + (1 - c.information_floor) * np.sqrt(trust[p, q] * trust[q, p])
+        struck = world["nuclear_strike"] | world["struck_sponsor"]
+        # transitions, each from the stage at the start of the month
+        opened = ((stage == NONE) | (stage == COLLAPSED)) & (u[0] < world["p_talks"][q])
+        framed = (stage == TALKS) & in_range & (u[1] < c.framework_rate * info)
+        signed = signing((stage == FRAMEWORK) & in_range, np.zeros_like(in_range), rung >= TOP_RUNG, rung, u[1],
+                         c.ratify, TOP_RUNG)
+        fell_back = (stage == FRAMEWORK) & ~in_range
+        broken_off = ((stage == TALKS) | (stage == FRAMEWORK)) & struck & (u[2] < c.strike_breaks_talks)
+        implemented = (stage == SIGNED) & (u[3] < c.implementation)
+        in_force = (stage == SIGNED) | (stage == IMPLEMENTED)
+        broken = collapse(in_force, rung, world["spoiled"], u[4], c.breakdown_base, c.breakdown_escalation,
+                          c.spoiler_hazard)
+        stage = np.where(opened, TALKS, stage)
+        stage = np.where(framed, FRAMEWORK, stage)
+        stage = np.where(signed, SIGNED, stage)
+        stage = np.where(fell_back, TALKS, stage)
+        stage = np.where(broken_off & ~signed, NONE, stage)
+        stage = np.where(implemented, IMPLEMENTED, stage)
+        stage = np.where(broken, COLLAPSED, stage).astype(np.int8)
+        world["deal_stage"] = stage
+        world["deal"] = (stage == SIGNED) | (stage == IMPLEMENTED)
+        world["deal_near"] = stage == FRAMEWORK
+        world["talks_step"] = np.where(opened & (world["talks_step"] < 0), t, world["talks_step"]).astype(np.int16)
+        world["deal_step"] = np.where(signed & (world["deal_step"] < 0), t, world["deal_step"]).astype(np.int16)
+        world["deal_broken"] = world["deal_broken"] | broken
+        world["talks_open"] = np.where(opened, t, world["talks_open"]).astype(np.int16)
+        deadline = self.section.deadline
+        world["stalled"] = (((stage == TALKS) & (t - world["talks_open"] > deadline))
+                            | (((stage == NONE) | (stage == COLLAPSED)) & (t > deadline)))
+        before_rung = rung.copy()
+        if self.section.deescalation:
+            world["proxy_rung"] = np.where(signed, np.maximum(world["proxy_rung"] - self.section.deescalation, 0),
+                                           world["proxy_rung"]).astype(np.int8)
+            world["rung"] = overall_rung(world["proxy_rung"], world["strike_level"])
         for a, b in ((p, q), (q, p)):
             world.trust[a, b] *= np.where(broken, c.collapse_trust_retained, 1.0)
-        point = terms(world.position, world.weight, self.parties, self.issues)
-        world.outcome[self.issues] = np.where(world["deal"], point, world.outcome[self.issues])
-        ix = self.index
-        self.log.record(signed, world.step, ix.actors[p], "deal_reached",
-                        f"{ix.name(p)} and {ix.name(q)} sign the deal ({self.section.label})", before, world["rung"])
-        self.log.record(broken, world.step, ix.actors[q], "deal_collapse", f"the deal collapses ({self.section.label})",
-                        world["rung"], world["rung"])
+        # while a deal holds, its terms are the bargained outcome and the target of the policies in force
+        terms_now = world["deal_terms"]
+        terms_now[self.issues] = np.where(world["deal"] & ~signed, terms_now[self.issues], point)
+        world.outcome[self.issues] = np.where(world["deal"], terms_now[self.issues], world.outcome[self.issues])
+        self._log(world, before_stage, opened, framed, signed, broken_off, broken, before_rung)
+
+    def _log(self, world: World, before: np.ndarray, opened: np.ndarray, framed: np.ndarray, signed: np.ndarray,
+             broken_off: np.ndarray, broken: np.ndarray, before_rung: np.ndarray) -> None:
+        if not self.log.active:
+            return
+        ix, t, what = self.index, world.step, self.section.label
+        p, q = self.parties
+        rung = world["rung"]
+        self.log.record(opened, t, ix.actors[q], "talks_open", f"{ix.name(q)} agrees to talks with {ix.name(p)}",
+                        rung, rung)
+        self.log.record(framed, t, ix.actors[p], "framework", f"{ix.name(p)} and {ix.name(q)} agree a framework",
+                        rung, rung)
+        self.log.record(signed, t, ix.actors[p], "deal_reached", f"{ix.name(p)} and {ix.name(q)} sign the deal ({what})",
+                        before_rung, rung)
+        self.log.record(broken_off & ~signed, t, ix.actors[q], "talks_broken_off",
+                        f"{ix.name(q)} breaks off the talks after a strike", rung, rung)
+        self.log.record(broken, t, ix.actors[q], "deal_collapse", f"the deal collapses ({what})", rung, rung)

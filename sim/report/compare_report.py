@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,31 +35,78 @@ def _ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.nda
     return x, y
 
 
+def _unit(label: str) -> str:
+    """The unit in a label's closing parentheses (``… cost of conflict (months of … × cost)``), else ``''``."""
+    m = re.search(r"\(([^()]*)\)\s*$", label)
+    return m.group(1) if m else ""
+
+
+def _is_war_cost(key: str) -> bool:
+    return key.startswith(names.WAR_COST_PREFIX)
+
+
 def _quantity_label(run: RunData, kind: str, key: str) -> str:
-    """The registry's label of outcome ``key``: ``P(…)`` for a probability, the scale's 100 end for an issue."""
+    """The registry's label of outcome ``key``: ``P(…)`` for a probability, the scale's 100 end for an issue, the
+    actor for a cost of conflict."""
     if kind == "probability":
         return f"P({run.label(key)})"
     issue = run.issue_of(key)
     if issue is not None:
         return f"{run.label(key)}<br>(+ = towards {run.issue(issue)['scale_100']})"
+    if _is_war_cost(key):
+        return run.actor_name(key.removeprefix(names.WAR_COST_PREFIX))
     return run.label(key)
 
 
+def _panel(run: RunData, kind: str, key: str) -> str:
+    """The forest panel of an outcome: its kind, with quantities split into issue outcomes, costs of conflict and
+    other quantities (their units differ)."""
+    if kind != "quantity" or run.issue_of(key) is not None:
+        return kind
+    return "war costs" if _is_war_cost(key) else "other quantities"
+
+
+def _panel_title(run: RunData, panel: str, keys: Sequence[str]) -> str:
+    if panel in _WHAT:
+        return f"Difference in {_WHAT[panel]} ({_UNITS[panel]})"
+    if panel == "war costs":
+        unit = _unit(run.label(keys[0])) if keys else ""
+        return "Difference in mean cost of conflict" + (f" ({unit})" if unit else "")
+    return "Difference in mean (in each outcome's own unit)"
+
+
+def _digits(kind: str, key: str) -> int:
+    return 3 if _is_war_cost(key) else _DIGITS[kind]
+
+
+def _unit_of(run: RunData, kind: str, key: str) -> str:
+    """Words for the unit of one outcome's difference (hover text)."""
+    if kind == "quantity" and run.issue_of(key) is None:
+        return _unit(run.label(key)) or "its own unit"
+    return _UNITS[kind]
+
+
 def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
-    """Differences against the baseline with 95 % intervals, one panel per kind of quantity."""
+    """Differences against the baseline with 95 % intervals, one panel per kind of quantity (quantities split by
+    their unit: issue outcomes on 0–100, costs of conflict, other quantities)."""
     base = runs[0]  # runs are compatible: any run's labels will do
-    kinds = [k for k in _WHAT if k in set(diffs["kind"])]
-    counts = [diffs.loc[diffs["kind"] == k, "key"].nunique() for k in kinds]
-    fig = make_subplots(rows=len(kinds), cols=1, row_heights=counts, vertical_spacing=0.09,
-                        subplot_titles=[f"Difference in {_WHAT[k]} ({_UNITS[k]})" for k in kinds])
+    diffs = diffs.assign(panel=[_panel(base, k, key) for k, key in zip(diffs["kind"], diffs["key"])])
+    order = ["probability", "quantity", "war costs", "other quantities", "utility"]
+    panels = [k for k in order if k in set(diffs["panel"])]
+    keys_of = {p: list(dict.fromkeys(diffs.loc[diffs["panel"] == p, "key"])) for p in panels}
+    counts = [len(keys_of[p]) for p in panels]
+    fig = make_subplots(rows=len(panels), cols=1, row_heights=counts, vertical_spacing=0.3 / max(len(panels), 1),
+                        subplot_titles=[_panel_title(base, p, keys_of[p]) for p in panels])
     for i in sorted(diffs["run"].unique()):
-        for row, kind in enumerate(kinds, start=1):
-            d = diffs[(diffs["run"] == i) & (diffs["kind"] == kind)]
-            digits = _DIGITS[kind]
+        for row, panel in enumerate(panels, start=1):
+            d = diffs[(diffs["run"] == i) & (diffs["panel"] == panel)]
+            kind = str(d["kind"].iloc[0]) if len(d) else "quantity"
+            digits = max((_digits(kind, k) for k in d["key"]), default=_DIGITS[kind])
             ys = [_quantity_label(base, kind, k) for k in d["key"]]
             hover = [
                 f"<b>{esc(labels[i])}</b> vs baseline<br>{y.replace('<br>', ' ')}: {signed(r.estimate, digits)} "
-                f"({_UNITS[kind]})<br>95 % interval {signed(r.low, digits)} to {signed(r.high, digits)}<br>"
+                f"({_unit_of(base, kind, r.key)})<br>95 % interval {signed(r.low, digits)} to "
+                f"{signed(r.high, digits)}<br>"
                 f"baseline {r.baseline_mean:.{digits}f} → this run {r.run_mean:.{digits}f}<br>"
                 f"{'paired (common random numbers)' if r.paired else 'unpaired (different seeds)'}"
                 for y, r in zip(ys, d.itertuples())
@@ -70,23 +118,35 @@ def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence
                          "arrayminus": (d["estimate"] - d["low"]).tolist(), "color": color(i), "thickness": 2},
                 text=hover, hovertemplate="%{text}<extra></extra>",
             ), row=row, col=1)
-    for row, kind in enumerate(kinds, start=1):
+    for row, _ in enumerate(panels, start=1):
         fig.add_vline(x=0, line_color="#555", line_width=1, row=row, col=1)
         fig.update_yaxes(autorange="reversed", row=row, col=1)
         fig.update_xaxes(zeroline=False, title={"text": "← lower than baseline · higher than baseline →",
                                                  "font": {"size": 11}}, row=row, col=1)
     fig.update_layout(scattermode="group", scattergap=0.5)
-    height = 160 + sum(max(c, 1) * (34 + 12 * (len(labels) - 1)) for c in counts) + 90 * len(kinds)
+    height = 160 + sum(max(c, 1) * (34 + 12 * (len(labels) - 1)) for c in counts) + 90 * len(panels)
     return finish(fig, "Differences from the baseline run, with 95 % intervals", height=height)
 
 
-def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str) -> go.Figure:
-    """ECDFs of the registry's outcomes of one kind (``quantity``: issue outcomes, ``utility``: actor utilities),
-    one panel per outcome, one line per run."""
+def issue_columns(run: RunData) -> list[str]:
+    """The registry's quantities that are issue outcomes on 0–100."""
+    return [k for k in run.of_kind("quantity") if run.issue_of(k) is not None]
+
+
+def other_quantities(run: RunData) -> list[str]:
+    """The registry's quantities that are neither issue outcomes nor costs of conflict (breakout time, …)."""
+    return [k for k in run.of_kind("quantity") if run.issue_of(k) is None and not _is_war_cost(k)]
+
+
+def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str, keys: Sequence[str] | None = None,
+                title: str | None = None) -> go.Figure:
+    """ECDFs of the registry's outcomes of one kind (``quantity``: issue outcomes, ``utility``: actor utilities)
+    or of the outcomes ``keys``, one panel per outcome, one line per run."""
     base = runs[0]
-    keys = base.of_kind(kind)
+    if keys is None:
+        keys = issue_columns(base) if kind == "quantity" else base.of_kind(kind)
     titles = [base.label(k) for k in keys]
-    ncols = 2
+    ncols = 2 if len(keys) > 1 else 1
     nrows = max(math.ceil(len(keys) / ncols), 1)
     spacing = 120 / (330 * nrows) if nrows > 1 else 0.1
     fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=titles, vertical_spacing=spacing,
@@ -110,7 +170,7 @@ def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str) -> go
         fig.update_yaxes(title={"text": "% of replicas ≤ x", "font": {"size": 11}}, range=[0, 101],
                          ticksuffix=" %", row=row, col=col)
     what = "issue outcomes" if kind == "quantity" else "actor utilities"
-    return finish(fig, f"Cumulative distributions of final {what}", height=140 + 330 * nrows)
+    return finish(fig, title or f"Cumulative distributions of final {what}", height=140 + 330 * nrows)
 
 
 def violin_sample(runs: Sequence[RunData]) -> int:
@@ -122,7 +182,7 @@ def outcome_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.
     """One panel per issue, one horizontal violin per run, scale ends in words (drawn from a bounded sample of
     each run's replicas, :func:`violin_sample`)."""
     base = runs[0]
-    columns = base.of_kind("quantity")
+    columns = issue_columns(base)
     fig = make_subplots(rows=max(len(columns), 1), cols=1, subplot_titles=[base.label(c) for c in columns],
                         vertical_spacing=0.35 / max(len(columns), 1))
     ylabels = [wrap(lab, 30) for lab in labels]
@@ -163,6 +223,33 @@ def utility_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="Final utility with baseline preferences  (← worse for that actor · better →)")
     return finish(fig, "How each actor fares, by run", height=160 + len(actors) * (40 + 40 * len(runs)))
+
+
+def war_cost_columns(run: RunData) -> list[str]:
+    """The run's costs of conflict (``war_cost_<actor>``), in registry order."""
+    return [k for k in run.of_kind("quantity") if _is_war_cost(k)]
+
+
+def war_cost_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
+    """Grouped bars: each actor's mean cost of conflict per run, whiskers 95 % Monte Carlo intervals."""
+    base = runs[0]
+    columns = war_cost_columns(base)
+    actors = [_quantity_label(base, "quantity", c) for c in columns]
+    fig = go.Figure()
+    for i, run in enumerate(runs):
+        have = [c for c in columns if c in run.outcomes]
+        mean = np.array([float(run.outcomes[c].mean()) for c in have])
+        n = max(len(run.outcomes), 2)
+        se = np.array([float(run.outcomes[c].std(ddof=1)) / math.sqrt(n) for c in have])
+        fig.add_trace(go.Bar(x=[actors[columns.index(c)] for c in have], y=mean, name=labels[i],
+                             marker_color=color(i), customdata=se,
+                             error_y={"type": "data", "array": Z95 * np.nan_to_num(se), "thickness": 1.2},
+                             hovertemplate=f"{esc(labels[i])}<br>%{{x}}: mean %{{y:.3f}} ± %{{customdata:.3f}} se"
+                             "<extra></extra>"))
+    unit = _unit(base.label(columns[0])) if columns else ""
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title=wrap("Mean cost of conflict" + (f" ({unit})" if unit else ""), 40), rangemode="tozero")
+    return finish(fig, "Costs of conflict by actor, by run", height=460)
 
 
 def max_rung_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
@@ -224,17 +311,21 @@ def _difference_table(page: Page, runs: Sequence[RunData], labels: Sequence[str]
     estimate, low, high = keyed["estimate"], keyed["low"], keyed["high"]
     rows = []
     for kind, key in dict.fromkeys(zip(diffs["kind"], diffs["key"])):
-        digits = _DIGITS[kind]
+        digits = _digits(kind, key)
         cells = []
         for i in others:
             at = (i, kind, key)
             cells.append(f"{signed(estimate.loc[at], digits)} ({signed(low.loc[at], digits)} to "
                          f"{signed(high.loc[at], digits)})")
         unit = "pp" if kind == "probability" else ""
-        rows.append([_quantity_label(base, kind, key).replace("<br>", " ") + (f" [{unit}]" if unit else ""), *cells])
+        name = _quantity_label(base, kind, key).replace("<br>", " ")
+        if _is_war_cost(key):
+            name = sentence(base.label(key))
+        rows.append([name + (f" [{unit}]" if unit else ""), *cells])
     page.table(["Quantity (run − baseline)", *[labels[i] for i in others]], rows,
                numeric=list(range(1, len(others) + 1)),
-               caption="Difference of means (probabilities in percentage points, pp) with its 95 % interval.")
+               caption="Difference of means (probabilities in percentage points, pp; issue outcomes in points on "
+                       "their 0–100 scale; other quantities in the unit their name gives) with its 95 % interval.")
 
 
 def render_comparison(runs: Sequence[RunData], baseline: int, diffs: pd.DataFrame, labels: Sequence[str],
@@ -260,7 +351,8 @@ def render_comparison(runs: Sequence[RunData], baseline: int, diffs: pd.DataFram
                     "Each dot is a run's difference from the baseline, the bar its 95 % interval. A bar that does not "
                     "cross the vertical zero line is a difference larger than Monte Carlo noise. Probabilities are "
                     "in percentage points; issue outcomes in points on their 0–100 scale (+ = towards the named "
-                    "end); utilities in utility units (+ = better for that actor). Open diamonds = unpaired.")
+                    "end); costs of conflict and other quantities in the unit their panel or name gives; utilities "
+                    "in utility units (+ = better for that actor). Open diamonds = unpaired.")
         _difference_table(page, runs, labels, diffs)
     page.section("Probabilities side by side", "probabilities")
     _probability_table(page, runs, labels)
@@ -277,6 +369,19 @@ def render_comparison(runs: Sequence[RunData], baseline: int, diffs: pd.DataFram
     page.figure(outcome_violin_figure(runs, labels),
                 "The same outcomes as violins: width = how often a value occurred; box = middle half of replicas; "
                 "line = median, dashed = mean." + note)
+    costs, others = war_cost_columns(runs[0]), other_quantities(runs[0])
+    if costs or others:
+        page.section("World and costs of conflict", "world")
+        if others:
+            page.figure(ecdf_figure(runs, labels, "quantity", others, "Cumulative distributions of the world state "
+                                    "at the end"),
+                        "Cumulative distributions of the world-state quantities at the end of the run (each in its "
+                        "own unit, e.g. Iran's breakout time in months): at each value, the share of replicas that "
+                        "ended at or below it. A curve further right means larger values in that run.")
+        if costs:
+            page.figure(war_cost_figure(runs, labels),
+                        "Each actor's mean accumulated cost of conflict over all replicas, one bar per run (colours "
+                        "as above); whiskers: 95 % Monte Carlo intervals. The costs enter the actors' utilities.")
     page.section("Actor utilities", "utilities")
     page.figure(ecdf_figure(runs, labels, "utility"),
                 "Cumulative distributions of each actor's final utility (baseline preferences). A curve further "

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim import outcomes as names
-from sim.report.labels import Z95, num, pct, rung_label, rung_ticks, scale_ticks, wrap
+from sim.report.labels import MONTH_AXIS, Z95, num, pct, rung_label, rung_ticks, scale_ticks, sentence, wrap
 from sim.report.sample import binned, sampled
 from sim.report.style import DEAL_COLOR, FAN_COLOR, color, finish, rgba, rung_color
 from sim.runs import RunData
@@ -186,6 +186,29 @@ def _nudge(k: int, total: int, size: float) -> float:
     return 0.0 if total <= 1 else size * (k / (total - 1) - 0.5)
 
 
+def add_fan(fig: go.Figure, q: pd.DataFrame, shape: str = "linear", fmt: str = ".1f", fan_color: str = FAN_COLOR,
+            row: int | None = None, col: int | None = None, legend: bool = True,
+            hover: list[str] | None = None) -> None:
+    """Add the 5–95 % and 25–75 % bands and the median of per-step quantiles ``q`` (rows sorted by step, columns
+    ``step, q05 … q95``) to ``fig`` (a subplot with ``row``/``col``); ``hover``: text per step shown with the
+    median instead of its value."""
+    x = q["step"].to_numpy()
+    at = {"row": row, "col": col} if row is not None else {}
+    for lo, hi, label, alpha in (("q05", "q95", "90 % of replicas (5th–95th percentile)", 0.15),
+                                 ("q25", "q75", "middle half (25th–75th percentile)", 0.35)):
+        edge = {"width": 0.5, "color": rgba(fan_color, 0.4), "shape": shape}
+        fig.add_trace(go.Scatter(x=x, y=q[lo], mode="lines", line=edge, showlegend=False, name=_PCT[lo],
+                                 legendgroup=lo, hovertemplate=f"{_PCT[lo]}: %{{y:{fmt}}}<extra></extra>"), **at)
+        fig.add_trace(go.Scatter(x=x, y=q[hi], mode="lines", line=edge, fill="tonexty", name=label, legendgroup=lo,
+                                 showlegend=legend, fillcolor=rgba(fan_color, alpha),
+                                 hovertemplate=f"{_PCT[hi]}: %{{y:{fmt}}}<extra></extra>"), **at)
+    median_hover = ("<b>median: %{customdata}</b><extra></extra>" if hover is not None
+                    else f"<b>median: %{{y:{fmt}}}</b><extra></extra>")
+    fig.add_trace(go.Scatter(x=x, y=q["q50"], mode="lines", line={"color": fan_color, "width": 3, "shape": shape},
+                             name="median", legendgroup="median", showlegend=legend, customdata=hover,
+                             hovertemplate=median_hover), **at)
+
+
 def fan_figure(run: RunData, variable: str, n_samples: int | None = None) -> go.Figure:
     """Fan chart over time: 5–95 % and 25–75 % bands, median (and mean), a few sample replicas."""
     is_esc = variable == "escalation"
@@ -196,16 +219,7 @@ def fan_figure(run: RunData, variable: str, n_samples: int | None = None) -> go.
     fig = go.Figure()
     x = q["step"].to_numpy()
     fmt = ".1f"
-    for lo, hi, label, alpha in (("q05", "q95", "90 % of replicas (5th–95th percentile)", 0.15),
-                                 ("q25", "q75", "middle half (25th–75th percentile)", 0.35)):
-        edge = {"width": 0.5, "color": rgba(FAN_COLOR, 0.4), "shape": shape}
-        fig.add_trace(go.Scatter(x=x, y=q[lo], mode="lines", line=edge, showlegend=False, name=_PCT[lo],
-                                 hovertemplate=f"{_PCT[lo]}: %{{y:{fmt}}}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=x, y=q[hi], mode="lines", line=edge, fill="tonexty", name=label,
-                                 fillcolor=rgba(FAN_COLOR, alpha),
-                                 hovertemplate=f"{_PCT[hi]}: %{{y:{fmt}}}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=x, y=q["q50"], mode="lines", line={"color": FAN_COLOR, "width": 3, "shape": shape},
-                             name="median", hovertemplate=f"<b>median: %{{y:{fmt}}}</b><extra></extra>"))
+    add_fan(fig, q, shape=shape, fmt=fmt)
     if is_esc and "mean" in q:
         fig.add_trace(go.Scatter(x=x, y=q["mean"], mode="lines", line={"color": "#222", "width": 2, "dash": "dot"},
                                  name="mean rung", hovertemplate="mean rung: %{y:.2f}<extra></extra>"))
@@ -233,7 +247,7 @@ def fan_figure(run: RunData, variable: str, n_samples: int | None = None) -> go.
         meta = run.issue(run.issue_of(variable) or variable)
         ticks = scale_ticks(meta["scale_0"], meta["scale_100"], 22, axis="y")
         fig.update_yaxes(title=f"{meta['label']} (0–100)", **ticks)
-        title = f"{meta['label']} over time"
-    fig.update_xaxes(title="Month (simulation step)")
+        title = f"{sentence(run.label(variable))}, over time" if run.has(variable) else f"{meta['label']} over time"
+    fig.update_xaxes(title=MONTH_AXIS)
     fig.update_layout(hovermode="x unified")
     return finish(fig, title, height=430)

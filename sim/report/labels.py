@@ -8,6 +8,8 @@ from typing import Any
 
 #: z for a two-sided 95 % normal interval.
 Z95 = 1.959964
+#: The time axis of charts over the run's months (step 0 is the baseline the knowledge base describes).
+MONTH_AXIS = "Month from the baseline (simulation step; 0 = start of the run)"
 
 
 def wrap(text: str, width: int = 18) -> str:

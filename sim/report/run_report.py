@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import outcomes as names
-from sim.report import figures, stories
+from sim.report import figures, stories, world
 from sim.report.labels import num, pct_se, pretty_path, rung_label, sentence, value_text
 from sim.report.page import Page, esc, write_html_atomic
 from sim.report.sample import sample_note
@@ -51,6 +51,8 @@ def _key_facts(page: Page, run: RunData) -> None:
         facts.append(f"Escalation reached the top rung ({run.label(names.WAR)}) in "
                      f"{pct_se(war.get('p'), war.get('se'))}.")
     for name in run.of_kind("step"):
+        if name == names.DEAL_SIGNED_STEP and run.has(names.DEAL_STEP):
+            continue                                 # the same month under the world-state outcomes' name
         t = run.timing(name)
         if t.get("median") is not None:
             facts.append(f"Median {run.label(name)}, among replicas where it happened: {num(t['median'], 0)} "
@@ -88,6 +90,25 @@ def _changes(page: Page, run: RunData) -> None:
                   f"{esc(json.dumps(mech, indent=2, sort_keys=True))}</pre></details>")
 
 
+def issue_quantities(run: RunData) -> list[str]:
+    """The registry's quantities that are issue outcomes (not breakout time, war costs or other quantities)."""
+    return [n for n in run.of_kind("quantity") if run.issue_of(n)]
+
+
+def _in_force_note(run: RunData) -> str:
+    """What "in force" and "bargained outcome" in the issues' labels mean, for the labels this run uses."""
+    labels = [run.label(n) for n in issue_quantities(run)]
+    text = ""
+    if any(lab.endswith(": in force") for lab in labels):
+        text += (" “In force” is what the world state holds on the issue's scale (the programme's constraints, "
+                 "the sanctions and support actually in force, the proxy activity exercised; see the World "
+                 "section), not what actors declare.")
+    if any(lab.endswith(": bargained outcome") for lab in labels):
+        text += (" “Bargained outcome” is the compromise of the actors' declared positions (weighted by "
+                 "capability × salience, or a deal's terms), for issues no world-state variable holds.")
+    return text
+
+
 def _distributions(page: Page, run: RunData) -> None:
     page.section("Escalation", "escalation")
     page.figure(figures.max_rung_figure(run),
@@ -103,12 +124,13 @@ def _distributions(page: Page, run: RunData) -> None:
     page.figure(figures.outcome_histograms_figure(run),
                 "One panel per issue: bars show how often each final value (0–100) occurred across replicas. "
                 "The dashed line and diamond mark where the issue started; the solid line and triangle mark the "
-                "median end point. The words under 0 and 100 say what the ends of each scale mean.")
+                "median end point. The words under 0 and 100 say what the ends of each scale mean."
+                + _in_force_note(run))
     stats = run.summary.get("outcomes", {})
     rows = []
-    for name in run.of_kind("quantity"):
-        issue = run.issue_of(name)
-        s, meta = stats.get(issue or name, {}), run.issue(issue or name)
+    for name in issue_quantities(run):
+        issue = str(run.issue_of(name))
+        s, meta = stats.get(issue, {}), run.issue(issue)
         rows.append((run.label(name), f"{meta['scale_0']} → {meta['scale_100']}", num(s.get("start")),
                      f"{num(s.get('q50'))} ± {num(s.get('q50_se'))}", f"{num(s.get('mean'))} ± {num(s.get('se'))}",
                      f"{num(s.get('q05'))} – {num(s.get('q95'))}"))
@@ -140,11 +162,14 @@ def _over_time(page: Page, run: RunData) -> None:
     page.figure(figures.fan_figure(run, "escalation"),
                 "Rung of the escalation ladder by step. The dotted line is the mean rung. Grey sample lines are "
                 "nudged slightly apart so they do not hide each other.")
+    first = names.issue_outcome(run.issue_ids[0]) if run.issue_ids else ""
     for issue in run.issue_ids:
         meta = run.issue(issue)
-        page.figure(figures.fan_figure(run, names.issue_outcome(issue)),
-                    f"{meta['label']} by step: towards 0 = {meta['scale_0']}, towards 100 = {meta['scale_100']}. "
-                    "Hover to read the percentiles at a step.")
+        column = names.issue_outcome(issue)
+        what = sentence(run.label(column)) if run.has(column) else meta["label"]
+        page.figure(figures.fan_figure(run, column),
+                    f"{what}, by step: towards 0 = {meta['scale_0']}, towards 100 = {meta['scale_100']}. "
+                    "Hover to read the percentiles at a step." + _in_force_note(run) * (column == first))
 
 
 def _stories(page: Page, run: RunData) -> None:
@@ -178,6 +203,7 @@ def build_run_page(run: RunData) -> Page:
     _changes(page, run)
     _distributions(page, run)
     _over_time(page, run)
+    world.world_section(page, run)
     _stories(page, run)
     page.paragraph("Generated by geosim (sim.report). The page is self-contained and works offline.", cls="muted")
     return page

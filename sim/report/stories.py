@@ -43,10 +43,15 @@ def _pool(run: RunData) -> pd.DataFrame:
 
 def _typicality(pool: pd.DataFrame, all_out: pd.DataFrame, median_rung: float, cols: list[str]) -> pd.Series:
     """Smaller = more typical: rung distance to the median, then standardized distance of the outcomes ``cols``
-    (the registry's quantities) to their medians."""
+    (the registry's issue outcomes) to their medians."""
     spread = all_out[cols].std(ddof=0).replace(0, 1).fillna(1)
     dist = ((pool[cols] - all_out[cols].median()) / spread).pow(2).sum(axis=1).pow(0.5)
     return 10 * (pool[names.MAX_RUNG].astype(float) - median_rung).abs() + dist
+
+
+def _issue_columns(run: RunData) -> list[str]:
+    """The registry's quantities that are issue outcomes on 0–100 (not war costs or breakout time)."""
+    return [c for c in run.of_kind("quantity") if run.issue_of(c)]
 
 
 def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
@@ -66,7 +71,7 @@ def pick_stories(run: RunData) -> tuple[list[Story], list[str]]:
                   else f"between {rung_label(int(median_rung), rungs)} and {rung_label(int(median_rung) + 1, rungs)}")
     candidates = pool[pool[names.DEAL] == deal_usual]
     candidates = candidates if len(candidates) else pool
-    typicality = _typicality(candidates, out, median_rung, run.of_kind("quantity"))
+    typicality = _typicality(candidates, out, median_rung, _issue_columns(run))
     typical = int(candidates["replica"].loc[typicality.idxmin()])
     stories.append(Story(
         "A typical replica", typical,
@@ -222,7 +227,7 @@ def story_sentence(run: RunData, replica: int) -> str:
         end = "a deal was in force at the end" if in_force else "no deal was in force at the end"
         broke = " (a deal collapsed along the way)" if bool(row[names.DEAL_BROKEN]) or not in_force else ""
         deal = f"first reached a {run.deal_name} in month {int(row[names.DEAL_STEP])}; {end}{broke}"
-    ends = "; ".join(f"{run.label(c)} {num(float(row[c]), 0)}" for c in run.of_kind("quantity"))
+    ends = "; ".join(f"{run.label(c)} {num(float(row[c]), 0)}" for c in _issue_columns(run))
     return (f"Replica {replica} {deal}; {run.label(names.MAX_RUNG)} {rung_label(int(row[names.MAX_RUNG]), rungs)}, "
             f"{run.label(names.FINAL_RUNG)} {rung_label(int(row[names.FINAL_RUNG]), rungs)}. "
             f"Final outcomes (0–100): {ends}.")
