@@ -17,12 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.errors import ConfigError
-from sim.knowledge import ASSUMPTION, KnowledgeBase, Source, Uncertain, citations_note, load_knowledge
+from sim.knowledge import ASSUMPTION, LITERATURE, KnowledgeBase, Source, Uncertain, citations_note, load_knowledge
 
 
 def short_source(source: Source) -> str:
-    """``001`` for ``001_92b0….txt``; ``assumed`` for an assumption."""
-    return "assumed" if source.seed == ASSUMPTION else source.seed.split("_", 1)[0]
+    """``001`` for ``001_92b0….txt``; ``assumed`` for an assumption; ``lit.`` for a publication."""
+    if source.seed == ASSUMPTION:
+        return "assumed"
+    return "lit." if source.seed == LITERATURE else source.seed.split("_", 1)[0]
 
 
 def value_json(u: Uncertain) -> dict[str, Any]:
@@ -39,6 +41,7 @@ def to_json(kb: KnowledgeBase) -> dict[str, Any]:
             "capability": value_json(actor.capability),
             "risk_attitude": value_json(actor.risk_attitude),
             "resolve": value_json(actor.resolve),
+            "war_cost": value_json(actor.war_cost),
             "position": {i: value_json(u) for i, u in actor.position.items()},
             "salience": {i: value_json(u) for i, u in actor.salience.items()},
         }
@@ -52,6 +55,7 @@ def to_json(kb: KnowledgeBase) -> dict[str, Any]:
             "alignment": {k: value_json(u) for k, u in kb.relations.alignment.items()},
             "trust": {k: value_json(u) for k, u in kb.relations.trust.items()},
         },
+        "world": {k: value_json(getattr(kb.world, k)) for k in type(kb.world).model_fields},
     }
 
 
@@ -71,7 +75,7 @@ def print_tables(kb: KnowledgeBase, console: Console) -> None:
         table = Table(title=f"{actor.name} ({actor_id})", title_justify="left")
         for column in ("", "position / value", "src", "salience", "src"):
             table.add_column(column)
-        for name in ("capability", "risk_attitude", "resolve"):
+        for name in ("capability", "risk_attitude", "resolve", "war_cost"):
             u: Uncertain = getattr(actor, name)
             table.add_row(name, cell(u, 2), short_source(u.source), "", "")
         for i in kb.issue_ids:
@@ -86,6 +90,13 @@ def print_tables(kb: KnowledgeBase, console: Console) -> None:
         a, b = key.split("-")
         ab, ba = kb.relations.trust[f"{a}-{b}"], kb.relations.trust[f"{b}-{a}"]
         table.add_row(key, *(f"{cell(u, 2)} {short_source(u.source)}" for u in (align, ab, ba)))
+    console.print(table)
+    table = Table(title="World state at the baseline (what actors do, apart from what they say)", title_justify="left")
+    for column in ("variable", "value", "src"):
+        table.add_column(column)
+    for name in type(kb.world).model_fields:
+        u = getattr(kb.world, name)
+        table.add_row(name, cell(u, 2), short_source(u.source))
     console.print(table)
 
 

@@ -16,9 +16,10 @@ DECISION_FIELDS: dict[str, str] = {
     "p_close": "P(closing the Strait of Hormuz) this month",
     "p_arms": "P(delivering advanced arms to its partner) this month",
     "proxy_target": "the proxy activity it orders (0..100)",
+    "sanctions_target": "the sanctions it wants in force (0..100)",
 }
 
 #: Rules that can be switched off one at a time (``decisions.disabled``), for ablations.
 RULES = ("retaliation", "counter_escalation", "counter_proliferation", "coercive_deadline", "alliance_restraint",
-         "spoiling", "talks", "hedging", "response", "proxy_surge", "proxy_restraint", "hormuz", "snapback", "arms",
+         "spoiling", "sanctions_pressure", "talks", "hedging", "response", "proxy_surge", "proxy_restraint", "hormuz", "snapback", "arms",
          "balancing")

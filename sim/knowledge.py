@@ -190,6 +190,12 @@ class Months(Uncertain):
     bounds: ClassVar[tuple[float, float] | None] = (0.0, 120.0)
 
 
+class Kilograms(Uncertain):
+    """An uncertain mass in kg on 0..10,000 (enriched uranium stockpiles)."""
+
+    bounds: ClassVar[tuple[float, float] | None] = (0.0, 10_000.0)
+
+
 U = TypeVar("U", bound=Uncertain)
 
 
@@ -242,6 +248,7 @@ class WorldState(ConfigModel):
 
     breakout_months: Months          #: months Iran needs to produce one significant quantity of weapon-grade uranium
     inspector_access: Share          #: IAEA access, 0 none .. 1 JCPOA-plus (Additional Protocol and more)
+    stockpile_60: Kilograms          #: uranium enriched up to 60 % U-235, kg (IAEA)
     sanctions_us: Percent            #: US sanctions on Iran in force, 0 none .. 100 maximum pressure
     ukraine_support: Percent         #: Western military support and sanctions on Russia in force, 0..100
     proxy_activity: Percent          #: proxy attacks and operations Iran actually exercises, 0..100

@@ -27,12 +27,14 @@ BIN_WIDTH = 0.1
 WORLD_VARIABLES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "breakout": lambda v: np.asarray(v, float),                 # months
     "access": lambda v: 100.0 * np.asarray(v, float),           # percent
+    "stockpile": lambda v: np.asarray(v, float) / 42.0,         # significant quantities (42 kg of 60 %)
     "sanctions_us": lambda v: np.asarray(v, float),
     "ukraine_support": lambda v: np.asarray(v, float),
     "proxy_activity": lambda v: np.asarray(v, float),
     "hormuz": lambda v: np.asarray(v, float),                   # 0 open, 1 harassed, 2 closed
     "strike_level": lambda v: np.asarray(v, float),             # 0 none .. 3 regional war
     "deal_stage": lambda v: np.asarray(v, float),               # 0 none .. 5 collapsed
+    "channel": lambda v: np.asarray(v, float),                  # 0 none, 1 direct, 2 mediated
 }
 
 

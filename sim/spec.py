@@ -46,6 +46,7 @@ class DecisionsSpec(Strict):
     hope_framework: Share
     strike_base: Share
     audience_cost: Share
+    sanctions_pressure: Share
     alliance_restraint: Multiplier
     arms_deterrence: Multiplier
     talks_base: Share

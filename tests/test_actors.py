@@ -23,11 +23,12 @@ def test_json_has_every_actor_issue_and_source() -> None:
     done = run("--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data) == {"baseline", "issues", "actors", "relations"}
+    assert set(data) == {"baseline", "issues", "actors", "relations", "world"}
+    assert data["world"]["breakout_months"]["source"]["seed"] == "literature"
     assert list(data["issues"]) == ISSUES
     assert list(data["actors"]) == ["us", "russia", "iran", "israel", "europe", "turkey"]
     for actor in data["actors"].values():
-        for trait in ("capability", "risk_attitude", "resolve"):
+        for trait in ("capability", "risk_attitude", "resolve", "war_cost"):
             assert actor[trait]["low"] <= actor[trait]["value"] <= actor[trait]["high"]
         for field in ("position", "salience"):
             assert list(actor[field]) == ISSUES

@@ -48,7 +48,7 @@ def test_each_actor_class_writes_only_its_own_rows_and_probabilities(model, acto
         assert np.array_equal(w[f][others], before[f][others]), f"{actor_id} wrote another actor's {f}"
         row = w[f][agent.index]
         written = row != -1.0
-        hi = 100.0 if f == "proxy_target" else 1.0
+        hi = 100.0 if f.endswith("_target") else 1.0
         assert np.all((row[written] >= 0) & (row[written] <= hi)), f
     assert (w["p_retaliate"][agent.index] != -1.0).all() and (w["p_counter"][agent.index] != -1.0).all()
     for f in DECISION_FIELDS:

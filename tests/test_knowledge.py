@@ -89,7 +89,7 @@ def test_every_cited_phrase_occurs_in_its_seed(kb: KnowledgeBase) -> None:
 
 def test_parameters_have_stable_dotted_paths(kb: KnowledgeBase) -> None:
     paths = [p for p, _ in kb.parameters()]
-    assert len(paths) == len(set(paths)) == 6 * (4 + 2 * 5) + 15 + 30 + 5
+    assert len(paths) == len(set(paths)) == 6 * (4 + 2 * 5) + 15 + 30 + 6
     assert paths[:5] == ["actors.us.capability", "actors.us.risk_attitude", "actors.us.resolve", "actors.us.war_cost",
                          "actors.us.position.iran_nuclear"]
     for expected in ("relations.alignment.us-russia", "relations.trust.iran-us", "actors.turkey.salience.iran_sanctions"):

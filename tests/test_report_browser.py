@@ -32,9 +32,9 @@ FLAGS = [
 ]
 #: Figures on a run report besides the fans and stories: max rung, time to deal, outcomes, utilities, escalation fan.
 FIXED_RUN_FIGURES = 5
-#: Figures of the World section of a run with world-state trajectories: five fans (breakout, access, US sanctions,
-#: support to Ukraine, proxy activity), the coded states, first events by month, strikes and wars, war costs.
-WORLD_FIGURES = 9
+#: Figures of the World section of a run with world-state trajectories: six fans (breakout, access, stockpile, US
+#: sanctions, support to Ukraine, proxy activity), the coded states, first events by month, strikes and wars, costs.
+WORLD_FIGURES = 10
 
 _RENDER_STATE_JS = """
 const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
@@ -225,7 +225,7 @@ def test_report_of_a_million_replicas_renders(driver: object, million: tuple[Pat
 # --- the World section (issue 12) ------------------------------------------------------------------------------
 #: The world-state variables the recorder writes into trajectory_quantiles.parquet (sim.recorder.WORLD_VARIABLES),
 #: with a synthetic path (replicas × months) for each.
-_WORLD_CODES = {"hormuz": 3, "strike_level": 4, "deal_stage": 6}
+_WORLD_CODES = {"hormuz": 3, "strike_level": 4, "channel": 3, "deal_stage": 6}
 
 
 def add_world(path: Path, seed: int = 3, quantiles: bool = True) -> Path:
@@ -296,6 +296,7 @@ def add_world(path: Path, seed: int = 3, quantiles: bool = True) -> Path:
         paths = {
             "breakout": np.clip(0.3 + 8 * t * rng.random(n), 0.1, None),
             "access": 100 * np.clip(0.3 - 0.2 * t + 0.6 * t * (rng.random(n) < 0.3), 0, 1),
+            "stockpile": 6.5 + 3 * t * rng.random(n),
             "sanctions_us": 89 - 30 * t * rng.random(n),
             "ukraine_support": 65 - 20 * t * rng.random(n),
             "proxy_activity": 45 + 10 * t * rng.normal(size=n),
@@ -402,3 +403,14 @@ def test_comparison_with_world_outcomes_renders(driver: object, world_runs: dict
         assert words in text, words
     outcomes = _section_text(text, "outcomes")
     assert "cost of conflict" not in outcomes and "breakout" not in outcomes
+
+
+def test_world_section_is_bounded(tmp_path: Path) -> None:
+    """The World section draws per-month counts, quantiles and means, never one point per replica: its size does
+    not grow with the number of replicas (about 125 kB at 400 or 100,000 replicas)."""
+    sizes = []
+    for n, run in ((400, make_run(tmp_path / "small", n=400)), (100_000, make_large_run(tmp_path / "big", 100_000))):
+        text = render_run_report(add_world(run)).read_text(encoding="utf-8")
+        start = text.index('<h2 id="world">')
+        sizes.append(text.find("<h2 ", start + 1) - start)
+    assert max(sizes) < 300 * 1024 and abs(sizes[1] - sizes[0]) < 20 * 1024, sizes

@@ -11,7 +11,10 @@ Rules (docs/model.md, "Actors"):
   (:mod:`sim.agents.israel` reads it);
 - retaliation after proxy attacks on US forces (article 004: the US "ended up killing" Soleimani after militia
   attacks) and counter-escalation: the base rules.
-Sanctions and support to Ukraine follow the US position on those issues (:mod:`sim.mechanics.policy`).
+- **sanctions pressure**: the sanctions it wants in force are its position on the sanctions issue, raised a share
+  ``ψ`` of the way to 100 while the talks have stalled (maximum pressure as the stick of coercive diplomacy);
+  :mod:`sim.mechanics.policy` moves the sanctions in force toward it (toward the deal's terms while a deal holds).
+Support to Ukraine follows the US position on that issue (:mod:`sim.mechanics.policy`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ class UnitedStates(Actor):
         r = self.rules
         if r.on("counter_proliferation") and self.index in r.role("escalation.strikers"):
             world["p_strike"][self.index] = self.strike_probability(world)
+        k = r.issue("policy.sanctions_issue")
+        if k is not None and self.index in r.role("policy.sanctioner"):
+            wanted = world.position[self.index, k]
+            if r.on("sanctions_pressure"):
+                wanted = np.where(world["stalled"], wanted + r.sanctions_pressure * (100.0 - wanted), wanted)
+            world["sanctions_target"][self.index] = wanted
 
     def strike_probability(self, world: "World") -> np.ndarray:
         r, p = self.rules, self.params

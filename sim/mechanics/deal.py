@@ -32,6 +32,8 @@ Stages (``deal_stage``): 0 none, 1 talks, 2 framework, 3 signed, 4 implemented, 
   ``strike_breaks_talks``;
 - signed or implemented → collapsed with ``h0 + h1 · max(rung - 2, 0) + h_s · spoiled``; a collapse multiplies the
   parties' mutual trust by χ. At signing the proxy track drops ``deescalation`` rungs.
+- ``channel``: 0 none (no talks), 1 direct, 2 mediated (the mediation mechanism's mediator) while talks, a
+  framework or a deal stand;
 - ``stalled``: talks open for more than ``deadline`` months without a framework, or no talks at all past the
   deadline (counted from the baseline, when the offer was made).
 The terms are frozen at signing (the gains and Israel's pressure use the current terms before). While a deal holds
@@ -134,7 +136,7 @@ class Deal(Mechanism[DealSpec]):
     name = "deal"
     Spec = DealSpec
     reads = ("rung", "max_rung", "spoiled", "p_talks", "p_strike", "strike_level", "proxy_rung",
-             "effective_trust", "war_cost_rate", "nuclear_strike", "struck_sponsor", "conflict_months")
+             "effective_trust", "war_cost_rate", "nuclear_strike", "struck_sponsor", "conflict_months", "mediated")
 
     @classmethod
     def outcomes(cls, section: DealSpec, index: Index) -> list[Outcome]:
@@ -169,6 +171,7 @@ class Deal(Mechanism[DealSpec]):
         world.add("stalled", np.zeros(n, bool))
         world.add("deal_terms", world.in_force.copy())
         world.add("deal_gain", np.zeros((2, n)))
+        world.add("channel", np.zeros(n, np.int8))              # 0 none, 1 direct, 2 mediated
 
     def prepare(self, world: World) -> None:
         world["deal_terms"] = world.in_force.copy()
@@ -218,6 +221,8 @@ class Deal(Mechanism[DealSpec]):
         world["deal_step"] = np.where(signed & (world["deal_step"] < 0), t, world["deal_step"]).astype(np.int16)
         world["deal_broken"] = world["deal_broken"] | broken
         world["talks_open"] = np.where(opened, t, world["talks_open"]).astype(np.int16)
+        talking = (stage != NONE) & (stage != COLLAPSED)
+        world["channel"] = np.where(talking, np.where(world["mediated"], 2, 1), 0).astype(np.int8)
         deadline = self.section.deadline
         world["stalled"] = (((stage == TALKS) & (t - world["talks_open"] > deadline))
                             | (((stage == NONE) | (stage == COLLAPSED)) & (t > deadline)))

@@ -11,12 +11,14 @@ Sources
   *Journal of Strategic Studies* 34(2): strikes delay programmes by months to a few years (``strike_setback``)
   and may harden the target's resolve (Iran's decision rule raises its drive to advance after a strike).
 
-State (R,): ``breakout`` months to one significant quantity of weapon-grade uranium, ``access`` 0..1. Each month
-(this reduced form is the project's extension):
-- Iran advances with the probability it decided (``p_advance``, no deal in force): ``B ← B_min + (B - B_min)(1 - ν)``
-  and ``a ← a (1 - α_adv)``;
+State (R,): ``breakout`` months to one significant quantity of weapon-grade uranium, ``access`` 0..1, ``stockpile``
+kg of uranium enriched to 60 % (``stockpile / 42`` significant quantities, IAEA's conversion). Each month (this
+reduced form is the project's extension; breakout time is a state of its own, not computed from the stockpile,
+because with a stockpile of several significant quantities breakout is bounded by conversion, not by material):
+- Iran advances with the probability it decided (``p_advance``, no deal in force): ``B ← B_min + (B - B_min)(1 - ν)``,
+  ``a ← a (1 - α_adv)`` and ``S ← S + P`` (P the monthly production at 60 %);
 - under a deal in force the terms D on the nuclear issue are implemented at rate ι: ``B ← B + ι (B_ref · D / 100 - B)``,
-  ``a ← a + ι (D / 100 - a)``;
+  ``a ← a + ι (D / 100 - a)``, ``S ← S + ι (S_0 (1 - D / 100) - S)`` (shipped out or down-blended);
 - a strike on the nuclear facilities: ``B ← B + setback`` and ``a ← a (1 - α_strike)``.
 The issue's value in force is ``N = 100 (w · min(B / B_ref, 1) + (1 - w) · a)``.
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from sim.knowledge import Months, Share
+from sim.knowledge import Kilograms, Months, Share
 from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim import outcomes as names
 from sim.outcomes import Outcome
@@ -62,6 +64,7 @@ class NuclearSpec(MechanismSpec):
     issue: str
     owner: str
     breakout_floor: Months
+    production: Kilograms
     advance_rate: Share
     advance_access_cut: Share
     implementation_rate: Share
@@ -89,13 +92,16 @@ class Nuclear(Mechanism[NuclearSpec]):
     @classmethod
     def outcomes(cls, section: NuclearSpec, index: Index) -> list[Outcome]:
         return [Outcome(names.BREAKOUT, "quantity", "Iran's breakout time at the end (months)",
-                        lambda w: w["breakout"], "world")]
+                        lambda w: w["breakout"], "world"),
+                Outcome("stockpile_60", "quantity", "Iran's stock of 60 % enriched uranium at the end (kg)",
+                        lambda w: w["stockpile"], "world")]
 
     def init(self, world: World) -> None:
         self.k = self.index.i(self.section.issue)
         self.owner = self.index.a(self.section.owner)
         world.add("breakout", world.initial["world.breakout_months"].copy())
         world.add("access", world.initial["world.inspector_access"].copy())
+        world.add("stockpile", world.initial["world.stockpile_60"].copy())
 
     def prepare(self, world: World) -> None:
         self._in_force(world)
@@ -112,6 +118,11 @@ class Nuclear(Mechanism[NuclearSpec]):
         b, a = advance(world["breakout"], world["access"], advancing, c.breakout_floor, c.advance_rate,
                        c.advance_access_cut)
         b, a = implement(b, a, deal, world["deal_terms"][self.k], c.breakout_reference, c.implementation_rate)
+        s0 = world.initial["world.stockpile_60"]
+        stock = np.where(advancing, world["stockpile"] + c.production, world["stockpile"])
+        stock = np.where(deal, stock + c.implementation_rate * (s0 * (1.0 - world["deal_terms"][self.k] / 100.0) - stock),
+                         stock)
+        world["stockpile"] = np.maximum(stock, 0.0)
         hit = world["nuclear_strike"]
         b = np.where(hit, b + c.strike_setback, b)
         a = np.where(hit, a * (1.0 - c.strike_access_cut), a)

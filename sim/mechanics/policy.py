@@ -12,7 +12,8 @@ Sources
   under a deal.
 
 Each month (this project's extension; docs/model.md, "World state"):
-- US sanctions ``S ← S + θ_s (T_s - S)``, with T_s the US position on the sanctions issue, or the deal's terms
+- US sanctions ``S ← S + θ_s (T_s - S)``, with T_s the sanctions the sanctioner wants (``sanctions_target``,
+  decided by it: :mod:`sim.agents.united_states`), or the deal's terms
   while a deal holds (relief at ``relief_rate``, tightening at ``tighten_rate``);
 - snapback: Europe triggers it with the probability it decided (``p_snapback``), until the deadline; once
   triggered the UN sanctions stay in force;
@@ -78,7 +79,7 @@ class Policy(Mechanism[PolicySpec]):
 
     name = "policy"
     Spec = PolicySpec
-    reads = ("deal", "deal_terms", "p_snapback", "proxy_target", "p_arms", "rung")
+    reads = ("deal", "deal_terms", "p_snapback", "proxy_target", "p_arms", "rung", "sanctions_target")
 
     @classmethod
     def outcomes(cls, section: PolicySpec, index: Index) -> list[Outcome]:
@@ -113,7 +114,7 @@ class Policy(Mechanism[PolicySpec]):
         u, u_arms = self.draw(self.name).uniform(2)
         deal = world["deal"]
         x = world.position
-        target = np.where(deal, world["deal_terms"][self.ks], x[self.sanctioner, self.ks])
+        target = np.where(deal, world["deal_terms"][self.ks], world["sanctions_target"][self.sanctioner])
         rate = np.where(target < world["sanctions_us"], c.relief_rate, c.tighten_rate)
         world["sanctions_us"] = approach(world["sanctions_us"], target, rate)
         open_ = ~world["snapback"] & (t <= self.section.snapback_deadline)

@@ -4,9 +4,9 @@ declare), strikes and wars by month, and each actor's cost of conflict.
 Data, all of it bounded whatever the number of replicas:
 
 - per-step quantiles over all replicas of the recorder's world-state variables (``trajectory_quantiles.parquet``,
-  variables named as in :data:`sim.recorder.WORLD_VARIABLES`: ``breakout`` in months, ``access`` × 100, the
-  policies in force on their issues' 0–100 scales, and the states coded 0, 1, 2 … ``hormuz``, ``strike_level``,
-  ``deal_stage``);
+  variables named as in :data:`sim.recorder.WORLD_VARIABLES`: ``breakout`` in months, ``access`` × 100,
+  ``stockpile`` in significant quantities, the policies in force on their issues' 0–100 scales, and the states
+  coded 0, 1, 2 … ``hormuz``, ``strike_level``, ``channel``, ``deal_stage``; variables a run lacks are left out);
 - the registry's outcomes (``outcomes.parquet``, counted over all replicas): the months first events happened
   (``first_strike_step``, ``war_step``, ``deal_signed_step``, ``snapback_step``, ``hormuz_closed_step``), the
   probabilities and each actor's cost of conflict (``war_cost_<actor>``, group ``war costs``).
@@ -57,6 +57,9 @@ CONTINUOUS: tuple[Continuous, ...] = (
     Continuous("access", "Inspectors' access to Iran's programme", "Access (% of full access)",
                "Inspectors' access in force, in % of full access (100 = full verification): it shrinks where "
                "Iran advances and after strikes, and grows as a deal's terms are implemented."),
+    Continuous("stockpile", "Iran's stockpile of highly enriched uranium", "Stockpile (significant quantities)",
+               "Iran's stockpile of uranium enriched to 60 %, in significant quantities (42 kg of 60 % uranium "
+               "each, about what one weapon needs once enriched further), as the nuclear mechanism tracks it."),
     Continuous("sanctions_us", "US sanctions on Iran in force", "US sanctions in force (0–100)",
                "US sanctions on Iran in force (not the declared US position): they move month by month toward the "
                "US position on the sanctions issue, or toward the deal's terms while a deal holds. The sanctions "
@@ -88,6 +91,7 @@ DISCRETE: tuple[Discrete, ...] = (
     Discrete("hormuz", "Strait of Hormuz", ("open", "harassed", "closed")),
     Discrete("strike_level", "Interstate track", ("no strikes", "limited strikes", "sustained strikes",
                                                   "regional war")),
+    Discrete("channel", "Negotiating channel", ("none", "direct", "mediated"), ordered=False),
     Discrete("deal_stage", "Stage of the deal", ("none", "talks", "framework", "signed", "implemented",
                                                  "collapsed"), ordered=False),
 )
@@ -168,7 +172,8 @@ def _fan_caption(run: RunData, item: Continuous) -> str:
             text += (f" At the end of the run, over all replicas and unbinned: median {num(q50)} months, mean "
                      f"{num(float(v.mean()), 2)} ± {num(se, 2)} (± standard error), 90 % of replicas between "
                      f"{num(q05)} and {num(q95)}.")
-    unit = {"breakout": "months", "access": "percentage points"}.get(item.variable, "points")
+    unit = {"breakout": "months", "access": "percentage points", "stockpile": "significant quantities"}.get(
+        item.variable, "points")
     return text + (f" The recorder bins values at 0.1 {unit}, so the percentiles move in steps of 0.1; the dotted "
                    "line is the exact mean.")
 
@@ -211,11 +216,11 @@ def _states_caption(run: RunData, items: list[Discrete]) -> str:
     return ("Each state is coded 0, 1, 2 … (the names on the left). The run stores per-step quantiles of the codes "
             "over all replicas, not the share of replicas in each state, so the chart shows those quantiles: the line "
             "is the median state, the bands hold the middle half and 90 % of replicas. Read a band's edge as a share: "
-            "where the light band reaches 'harassed', at least 5 % of replicas had the strait harassed or closed "
-            "that month; where it stays at the bottom, fewer than 5 % were above it. The dotted line is the mean of "
+            "where the light band reaches 'harassed', more than 5 % of replicas had the strait harassed or closed "
+            "that month; where it stays at the bottom, at most 5 % were above it. The dotted line is the mean of "
             "the code (0 … 2 for the strait, 0 … 3 for the interstate track), which moves even when every quantile "
-            "stays at 0. Deal stages are not an order ('collapsed' is coded 5, above 'implemented'), so no mean is "
-            "drawn for them. " + "; ".join(parts) + ".")
+            "stays at 0. The channel's codes and the deal's stages are not an order ('mediated' is coded above "
+            "'direct', 'collapsed' above 'implemented'), so no mean is drawn for them. " + "; ".join(parts) + ".")
 
 
 def _first_months(run: RunData, name: str, steps: int) -> np.ndarray:
@@ -398,7 +403,8 @@ def world_section(page: Page, run: RunData) -> None:
     present = world_variables(run)
     if not present:
         page.note("This run's trajectory_quantiles.parquet holds no world-state variables (breakout, sanctions, "
-                  "support to Ukraine, proxy activity, Hormuz, interstate track, deal stage), so their charts over "
+                  "support to Ukraine, proxy activity, Hormuz, interstate track, channel, deal stage), so their "
+                  "charts over "
                   "time are not shown; the months of first events and the war costs below come from "
                   "outcomes.parquet.")
     for item in CONTINUOUS:
