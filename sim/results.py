@@ -23,7 +23,7 @@ from sim import PROJECT_ROOT
 from sim.events import COLUMNS as EVENT_COLUMNS
 from sim.io import write_json, write_parquet
 from sim.chunk import ChunkResult
-from sim.recorder import histogram_quantiles
+from sim.recorder import WORLD_VARIABLES, histogram_quantiles
 from sim import outcomes as names
 
 if TYPE_CHECKING:
@@ -111,6 +111,7 @@ def quantiles_frame(spec: RunSpec, chunks: list[ChunkResult]) -> pd.DataFrame:
     counts = np.sum([c.counts for c in chunks], axis=0)
     q = histogram_quantiles(hist, QUANTILES)                       # (T, V, 5)
     variables = ["escalation", *[names.issue_outcome(i) for i in spec.issue_ids]]
+    variables += list(WORLD_VARIABLES)[:q.shape[1] - len(variables)]     # the world state the recorder kept
     rows = []
     for t in range(q.shape[0]):
         for v, name in enumerate(variables):
