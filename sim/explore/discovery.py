@@ -9,6 +9,12 @@ of boxes, for a box B over the cases still uncovered by earlier boxes::
 
 The box reported is the densest on its trajectory with coverage ≥ ``min_coverage``; up to ``boxes`` boxes per
 outcome, stopping when a box is no denser than the base rate #{y = 1} / #cases.
+
+PRIM considers the ``prim_inputs`` inputs whose distribution differs most between the cases of interest and the
+others (the two-sample Kolmogorov–Smirnov statistic ``KS_d = max_v |F_d(v | y = 1) − F_d(v | y = 0)|``, ties at
+equal values kept together; all inputs when ``prim_inputs`` = 0): the package's peeling cost grows with the
+square of the number of inputs (recarray field access), and an input that does not separate the two groups
+cannot bound a dense box.
 """
 
 from __future__ import annotations
@@ -44,8 +50,23 @@ def _limits(box: Any, initial: dict[str, tuple[float, float]]) -> list[dict[str,
     return out
 
 
+def ks_statistics(x: pd.DataFrame, y: np.ndarray) -> pd.Series:
+    """KS_d = max over values v of |F(v | y) − F(v | not y)| for each column d, largest first."""
+    y = np.asarray(y, dtype=bool)
+    n1, n0 = max(int(y.sum()), 1), max(int((~y).sum()), 1)
+    out = {}
+    for col in x.columns:
+        v = x[col].to_numpy()
+        order = np.argsort(v, kind="stable")
+        ys = y[order]
+        diff = np.cumsum(ys) / n1 - np.cumsum(~ys) / n0
+        last = np.r_[v[order][1:] != v[order][:-1], True]           # only where the value changes
+        out[str(col)] = float(np.max(np.abs(diff[last]))) if v.size else 0.0
+    return pd.Series(out).sort_values(ascending=False, kind="stable")
+
+
 def prim_boxes(x: pd.DataFrame, y: np.ndarray, *, peel_alpha: float, mass_min: float, min_coverage: float,
-               boxes: int) -> dict[str, Any]:
+               boxes: int, inputs: int = 0) -> dict[str, Any]:
     """PRIM boxes of the cases where ``y`` is true: base rate, and per box its trajectory, the chosen step,
     coverage, density, mass, restricted dimensions and their limits."""
     y = np.asarray(y, dtype=bool)
@@ -54,6 +75,10 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, *, peel_alpha: float, mass_min: f
     if y.sum() == 0 or y.all():
         result["note"] = "no case of interest" if y.sum() == 0 else "every case is of interest"
         return result
+    ks = ks_statistics(x, y)
+    if 0 < inputs < x.shape[1]:
+        x = x[list(ks.index[:inputs])]
+    result["inputs"] = [{"parameter": p, "ks": float(ks[p])} for p in x.columns]
     prim = _prim()
     initial = {c: (float(x[c].min()), float(x[c].max())) for c in x.columns}
     with warnings.catch_warnings():

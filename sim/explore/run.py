@@ -177,7 +177,8 @@ def run_discovery(spec: "RunSpec", settings: ExploreSettings, compared: dict[str
         result["prim"] = [{"outcome": o, "label": labels.get(o, o),
                            **prim_boxes(x, base.values[o].reshape(-1) > 0.5, peel_alpha=settings.peel_alpha,
                                         mass_min=settings.mass_min, min_coverage=settings.min_coverage,
-                                        boxes=settings.boxes)} for o in settings.discover]
+                                        boxes=settings.boxes, inputs=settings.prim_inputs)}
+                          for o in settings.discover]
     if do_robust:
         rows = []
         for name, other_spec in others.items():

@@ -35,6 +35,7 @@ class ExploreSettings(BaseModel):
     mass_min: float = Field(default=0.05, gt=0.0, lt=1.0)    #: PRIM's smallest box mass
     min_coverage: float = Field(default=0.5, gt=0.0, le=1.0)  #: the box chosen on a trajectory: densest with this coverage
     boxes: int = Field(default=2, ge=1, le=10)                #: PRIM boxes per outcome at most
+    prim_inputs: int = Field(default=20, ge=0, le=10_000)    #: inputs PRIM considers (largest KS); 0 = all
 
     @field_validator("method", mode="before")
     @classmethod
