@@ -75,15 +75,19 @@ def convergence_figure(conv: pd.DataFrame, outcome: str, title: str) -> go.Figur
     return finish(fig, title)
 
 
-def heatmap_figure(sens: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
-    """ST of every analysed outcome (columns) for the inputs that lead on any (rows)."""
-    piv = sens.pivot_table(index="parameter", columns="outcome", values="ST", sort=False)
+def grid_figure(sens: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """ST of every analysed outcome (columns) for the inputs that lead on any (rows), as sized dots."""
+    piv = sens.pivot_table(index="parameter", columns="outcome", values="ST", sort=False).fillna(0.0)
     order = piv.max(axis=1).sort_values(ascending=False).head(25).index[::-1]
-    piv = piv.loc[order]
-    fig = go.Figure(go.Heatmap(z=piv.values, x=[_label(labels, c) for c in piv.columns], y=list(piv.index),
-                               colorscale="Blues", zmin=0, colorbar={"title": "ST"},
-                               hovertemplate="%{y}<br>%{x}<br>ST = %{z:.3f}<extra></extra>"))
-    return finish(fig, "Total-order indices of every outcome (inputs leading on any)", height=160 + 22 * len(order),
+    long = piv.loc[order].reset_index().melt(id_vars="parameter", var_name="outcome", value_name="ST")
+    long["ST"] = long["ST"].clip(lower=0.0)
+    fig = go.Figure(go.Scatter(
+        x=[_label(labels, o) for o in long["outcome"]], y=long["parameter"], mode="markers",
+        marker={"size": 4 + 30 * np.sqrt(long["ST"].to_numpy()), "color": long["ST"], "colorscale": "Blues",
+                "cmin": 0, "showscale": True, "colorbar": {"title": "ST"}, "line": {"width": 0.5, "color": "#52606d"}},
+        hovertemplate="%{y}<br>%{x}<br>ST = %{marker.color:.3f}<extra></extra>"))
+    fig.update_xaxes(tickangle=-35)
+    return finish(fig, "Total-order indices of every outcome (inputs leading on any)", height=220 + 22 * len(order),
                   legend=False)
 
 
@@ -164,6 +168,10 @@ def _sobol_sections(page: Page, ex: "Exploration", labels: dict[str, str]) -> No
                    numeric=(1, 2, 3, 4))
     for o in key_outcomes(sens):
         rows = sens[sens["outcome"] == o]
+        if not np.isfinite(rows["ST"]).any():
+            page.note(f"{_label(labels, o)}: the outcome is the same at every design point (no variance to "
+                      "apportion; e.g. an event that never happened in this design).")
+            continue
         eta = info["noise_share"].get(o)
         note = (f" Chance noise is {_fmt(eta, 2)} of the variance of the per-point outcome (η)." if eta is not None
                 and np.isfinite(eta) else "")
@@ -181,8 +189,9 @@ def _sobol_sections(page: Page, ex: "Exploration", labels: dict[str, str]) -> No
                         "ST of the five leading inputs from the first N base rows of the same design "
                         "(a Sobol sequence's prefix), with bootstrap intervals: stable values and shrinking "
                         "whiskers mean N is large enough.")
-    if sens["outcome"].nunique() > 2:
-        page.figure(heatmap_figure(sens, labels), "Each cell is an input's total-order index for one outcome.")
+    if sens["outcome"].nunique() > 2 and np.isfinite(sens["ST"]).any():
+        page.figure(grid_figure(sens, labels), "Each dot is an input's total-order index for one outcome (area "
+                    "and colour grow with ST).")
     top = []
     for o in dict.fromkeys(sens["outcome"]):
         r = sens[sens["outcome"] == o].sort_values("ST", ascending=False).head(5)
@@ -197,6 +206,9 @@ def _morris_section(page: Page, rows: pd.DataFrame, labels: dict[str, str]) -> N
                  "Elementary effects along random one-at-a-time trajectories: μ* (mean absolute effect) ranks "
                  "the inputs; σ (their spread) is large when an input acts non-linearly or through interactions.")
     for o in key_outcomes(rows):
+        if not (rows.loc[rows["outcome"] == o, "mu_star"] > 0).any():
+            page.note(f"{_label(labels, o)}: no elementary effect (the outcome did not change along any trajectory).")
+            continue
         page.figure(morris_figure(rows[rows["outcome"] == o], f"{_label(labels, o)}: Morris μ* and σ"),
                     "Each point an input; the eight with the largest μ* are named; whiskers: bootstrap interval "
                     "of μ*.")

@@ -21,6 +21,7 @@ from sim.explore.designs import MatrixDesign, SaltelliDesign, morris_design, spa
 from sim.explore.evaluate import Design, EngineEvaluator, Evaluator, FunctionEvaluator, Outputs, analysed_outcomes
 from sim.explore.functions import FUNCTIONS
 from sim.explore.inputs import DesignSpace, values_of
+from sim.explore.pool import map_in_order
 from sim.explore.settings import ExploreSettings
 from sim.explore.sensitivity import convergence_sizes, morris_table, sobol_table
 
@@ -101,24 +102,27 @@ def run_sobol(spec: "RunSpec", settings: ExploreSettings, progress: Progress | N
     target = sensitivity_target(spec, settings)
     design = SaltelliDesign(len(target.names), settings.n, spec.run.seed)
     out, seconds = _outputs(target.make(progress), design)
-    rows, conv = [], []
     sizes = convergence_sizes(settings.n, settings.convergence)
-    noise: dict[str, float] = {}
-    tornado: dict[str, dict[str, list[float]]] = {}
-    for name, kind, label in target.outcomes:
-        y = out.mean(name)
-        for n in sizes:
-            table = sobol_table(name, target.names, y, n, resamples=settings.resamples,
-                                conf_level=settings.conf_level, seed=spec.run.seed)
-            conv.append(table)
-            if n == settings.n:
-                noise[name] = out.noise_share(name)
-                rows.append(table.drop(columns="n").assign(method="sobol", noise_share=noise[name]))
-        tornado[name] = tornado_bars(design, y)
+    means = {name: out.mean(name) for name, _, _ in target.outcomes}
+    tasks = [(name, target.names, means[name], n, settings.resamples, settings.conf_level, spec.run.seed)
+             for name, _, _ in target.outcomes for n in sizes]
+    t0 = time.perf_counter()
+    conv = map_in_order(_sobol_task, tasks, spec.run.workers if settings.function == "model" else 1)
+    analysis = time.perf_counter() - t0
+    noise = {name: out.noise_share(name) for name, _, _ in target.outcomes}
+    rows = [t.drop(columns="n").assign(method="sobol", noise_share=noise[str(t["outcome"].iloc[0])])
+            for t in conv if int(t["n"].iloc[0]) == settings.n]
+    tornado = {name: tornado_bars(design, means[name]) for name, _, _ in target.outcomes}
     info = {"design": "saltelli", "base_samples": settings.n, "dimension": len(target.names),
             "points": design.size, "replicates": target.replicates, "evaluations": design.size * target.replicates,
-            "seconds": seconds, "noise_share": noise, "convergence_sizes": sizes, "tornado": tornado}
+            "seconds": seconds, "analysis_seconds": analysis, "noise_share": noise, "convergence_sizes": sizes,
+            "tornado": tornado}
     return pd.concat(rows, ignore_index=True), pd.concat(conv, ignore_index=True), info
+
+
+def _sobol_task(task: tuple[str, tuple[str, ...], np.ndarray, int, int, float, int]) -> pd.DataFrame:
+    name, names, y, n, resamples, conf_level, seed = task
+    return sobol_table(name, names, y, n, resamples=resamples, conf_level=conf_level, seed=seed)
 
 
 def tornado_bars(design: SaltelliDesign, y: np.ndarray, tail: float = 0.2) -> dict[str, list[float]]:
