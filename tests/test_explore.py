@@ -173,3 +173,29 @@ def test_bad_input_is_one_line_naming_the_field(args: list[str], field: str) -> 
         prepare(args)
     line = str(err.value)
     assert field in line and "\n" not in line and ("allowed" in line or "unknown" in line), line
+
+
+# --- any run, afterwards: given-data first-order indices ----------------------------------------------------------
+def test_binned_first_order_recovers_a_known_share_and_ignores_an_idle_input() -> None:
+    from sim.explore.given_data import binned_first_order
+
+    rng = np.random.default_rng(2)
+    x = rng.random((2, 20_000))
+    y = x[0] + rng.normal(0, np.sqrt(1 / 12), 20_000)                      # S1 of x0 = (1/12) / (2/12) = 0.5
+    s1, floor = binned_first_order(x, y)
+    assert abs(s1[0] - 0.5) < 0.03 and abs(s1[1]) < floor
+    assert np.isnan(binned_first_order(x, np.ones(20_000))[0]).all()
+
+
+def test_a_run_report_says_what_drives_its_numbers(tmp_path) -> None:
+    from sim.report.run_report import build_run_page
+    from sim.run import execute
+    from sim.runs import load_run
+
+    spec = compose_spec("n_runs=1024", "workers=1", "report=false", "steps=12", "event_replicas=0",
+                        "trajectory_replicas=0")
+    execute(spec, tmp_path / "run")
+    html = build_run_page(load_run(tmp_path / "run")).render()
+    assert "What drives these numbers" in html and "cannot be told from zero" in html
+    assert "actors.us.position.iran_nuclear" in html                      # the leading input
+    assert "uncertainty=knowledge the decision and mechanism constants are held" in html

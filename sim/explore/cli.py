@@ -195,6 +195,13 @@ def print_summary(ex: Any, folder: Path, seconds: float) -> None:
             for o in key_outcomes(rows) if not rows.empty else []:
                 top = rows[rows["outcome"] == o].sort_values(col, ascending=False).head(5)
                 print(f"{method} {o}: " + ", ".join(f"{p} {col}={v:.3f}" for p, v in zip(top["parameter"], top[col])))
+    from sim.explore.report import SIGNIFICANT, _bound
+
+    for item in ex.discovery.get("prim", []):
+        for b, box in enumerate(item["boxes"][:1]):
+            strong = " and ".join(_bound(lim) for lim in box["limits"] if lim["qp"] < SIGNIFICANT) or "none"
+            print(f"prim {item['outcome']}: base rate {item['base_rate']:.3f}; box {b + 1} density {box['density']:.3f}"
+                  f", coverage {box['coverage']:.2f}, mass {box['mass']:.2f}: {strong}")
     rob = ex.discovery.get("robustness")
     for comp in rob["comparisons"] if rob else []:
         deal = comp["outcomes"].get("deal_ever")

@@ -28,8 +28,9 @@ def _label(labels: dict[str, str], name: str) -> str:
     return labels.get(name, name)
 
 
-def key_outcomes(sens: pd.DataFrame) -> list[str]:
-    present = list(dict.fromkeys(sens["outcome"]))
+def key_outcomes(outcomes: pd.DataFrame | list[str]) -> list[str]:
+    """The outcomes with figures (and a convergence check) of their own, among those present."""
+    present = list(dict.fromkeys(outcomes["outcome"] if isinstance(outcomes, pd.DataFrame) else outcomes))
     return [o for o in KEY_OUTCOMES if o in present] or present[:2]
 
 
@@ -230,17 +231,33 @@ def _prim_section(page: Page, found: list[dict[str, Any]]) -> None:
         if item.get("note"):
             page.note(item["note"])
         for b, box in enumerate(item["boxes"]):
+            strong = [lim for lim in box["limits"] if lim["qp"] < SIGNIFICANT]
+            words = " and ".join(_bound(lim) for lim in strong) or "no single restriction is significant"
             page.paragraph(f"Box {b + 1}: coverage {box['coverage']:.2f}, density {box['density']:.2f} "
                            f"({box['density'] / max(item['base_rate'], 1e-12):.1f}× the base rate), mass "
-                           f"{box['mass']:.3f}, {box['restricted']} inputs restricted.")
+                           f"{box['mass']:.3f}, {box['restricted']} inputs restricted; the significant restrictions "
+                           f"(quasi-p < {SIGNIFICANT}): {words}.")
             page.table(["input", "box", "range", "quasi-p"],
                        [[lim["parameter"], f"{lim['min']:.3g} – {lim['max']:.3g}",
                          f"{lim['low']:.3g} – {lim['high']:.3g}", f"{lim['qp']:.2g}"] for lim in box["limits"]],
-                       numeric=(3,))
+                       numeric=(3,), caption="Restrictions in order of significance; a quasi-p of 0.05 or more "
+                       "is a restriction the data do not clearly support (PRIM peels it, but chance could).")
             page.figure(trajectory_figure(box, f"{item['label']}, box {b + 1}: peeling trajectory"),
                         "Each point a box on PRIM's peeling trajectory, from the whole space (coverage 1, "
                         "density = base rate) to small dense boxes; circled: the box reported (the densest with "
                         "the minimum coverage).")
+
+
+#: A box restriction is reported in words when its quasi-p value is below this.
+SIGNIFICANT = 0.05
+
+
+def _bound(lim: dict[str, Any]) -> str:
+    """``x ≥ a``, ``x ≤ b`` or ``a ≤ x ≤ b`` for a restriction of a box."""
+    lo, hi = lim["min"] > lim["low"], lim["max"] < lim["high"]
+    if lo and hi:
+        return f"{lim['min']:.3g} ≤ {lim['parameter']} ≤ {lim['max']:.3g}"
+    return f"{lim['parameter']} ≥ {lim['min']:.3g}" if lo else f"{lim['parameter']} ≤ {lim['max']:.3g}"
 
 
 def _robustness_section(page: Page, rob: dict[str, Any]) -> None:

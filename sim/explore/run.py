@@ -22,6 +22,7 @@ from sim.explore.evaluate import Design, EngineEvaluator, Evaluator, FunctionEva
 from sim.explore.functions import FUNCTIONS
 from sim.explore.inputs import DesignSpace, values_of
 from sim.explore.pool import map_in_order
+from sim.explore.report import key_outcomes
 from sim.explore.settings import ExploreSettings
 from sim.explore.sensitivity import convergence_sizes, morris_table, sobol_table
 
@@ -104,14 +105,16 @@ def run_sobol(spec: "RunSpec", settings: ExploreSettings, progress: Progress | N
     out, seconds = _outputs(target.make(progress), design)
     sizes = convergence_sizes(settings.n, settings.convergence)
     means = {name: out.mean(name) for name, _, _ in target.outcomes}
+    key = set(key_outcomes([name for name, _, _ in target.outcomes]))
     tasks = [(name, target.names, means[name], n, settings.resamples, settings.conf_level, spec.run.seed)
-             for name, _, _ in target.outcomes for n in sizes]
+             for name, _, _ in target.outcomes for n in (sizes if name in key else [settings.n])]
     t0 = time.perf_counter()
     conv = map_in_order(_sobol_task, tasks, spec.run.workers if settings.function == "model" else 1)
     analysis = time.perf_counter() - t0
     noise = {name: out.noise_share(name) for name, _, _ in target.outcomes}
     rows = [t.drop(columns="n").assign(method="sobol", noise_share=noise[str(t["outcome"].iloc[0])])
             for t in conv if int(t["n"].iloc[0]) == settings.n]
+    conv = [t for t in conv if str(t["outcome"].iloc[0]) in key]
     tornado = {name: tornado_bars(design, means[name]) for name, _, _ in target.outcomes}
     info = {"design": "saltelli", "base_samples": settings.n, "dimension": len(target.names),
             "points": design.size, "replicates": target.replicates, "evaluations": design.size * target.replicates,
