@@ -75,3 +75,14 @@ def test_bad_input_writes_nothing(tmp_path: Path) -> None:
                          cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "n: got 100" in res.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_speed_benchmark_runs_and_matches_per_point_outcomes() -> None:
+    """bench/explore_speed.py --quick runs and checks what it claims (no timing asserted)."""
+    out = subprocess.run([sys.executable, "bench/explore_speed.py", "--quick"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert any(ln.startswith("per-point outcomes = vectorised outcomes") and ln.endswith("yes") for ln in lines)
+    assert re.fullmatch(r"ratio per-point/vectorised per design point: [\d.]+", lines[-1])
