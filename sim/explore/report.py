@@ -139,6 +139,8 @@ def render_explore_report(ex: "Exploration", path: Path, labels: dict[str, str])
                    "replica of the vectorised engine: the design supplies the uniforms that the random streams "
                    "supply in an ordinary run. Equations: docs/explore.md.", cls="lead")
     sens = ex.sensitivity
+    if ex.target == "model":
+        _answers(page, ex, labels)
     if "sobol" in s.method:
         _sobol_sections(page, ex, labels)
     if "morris" in s.method:
@@ -148,6 +150,40 @@ def render_explore_report(ex: "Exploration", path: Path, labels: dict[str, str])
     if "robustness" in ex.discovery:
         _robustness_section(page, ex.discovery["robustness"])
     return write_html_atomic(path, page.render())
+
+
+def _answers(page: Page, ex: "Exploration", labels: dict[str, str]) -> None:
+    """The analyst's three questions in sentences, from whatever methods ran."""
+    items = []
+    sens = ex.sensitivity
+    for method, col, what in (("sobol", "ST", "total-order index"), ("morris", "mu_star", "Morris μ*")):
+        rows = sens[sens["method"] == method] if not sens.empty else sens
+        for o in key_outcomes(rows) if not rows.empty else []:
+            top = rows[rows["outcome"] == o].sort_values(col, ascending=False).head(5)
+            top = top[top[col] > 0]
+            if len(top):
+                items.append(f"The five inputs that matter most for {_label(labels, o)} ({what}): "
+                             + ", ".join(f"{p} ({v:.2f})" for p, v in zip(top["parameter"], top[col])) + ".")
+        if items:
+            break
+    for item in ex.discovery.get("prim", []):
+        if item["boxes"]:
+            box = item["boxes"][0]
+            strong = " and ".join(_bound(lim) for lim in box["limits"] if lim["qp"] < SIGNIFICANT)
+            items.append(f"{item['label']} (base rate {item['base_rate']:.3f}) is most frequent where "
+                         f"{strong or 'no single restriction is significant'}: there it happens in "
+                         f"{box['density']:.1%} of replicas, and this region holds {box['coverage']:.0%} of all "
+                         f"cases (PRIM).")
+    rob: dict[str, Any] = ex.discovery.get("robustness") or {}
+    for comp in rob.get("comparisons", []):
+        deal = comp["outcomes"].get(DEAL_EVER)
+        if deal:
+            items.append(f"{comp['scenario']} raises {deal['label']} over {rob['baseline']} at {deal['higher']:.0%} "
+                         f"of the input space and lowers it at {deal['lower']:.1%} (mean difference "
+                         f"{deal['mean_difference']:+.3f} ± {deal['se']:.3f}, paired replicas).")
+    if items:
+        page.section("In short", "answers")
+        page.bullets(items, cls="keyfacts")
 
 
 def _sobol_sections(page: Page, ex: "Exploration", labels: dict[str, str]) -> None:
@@ -183,8 +219,10 @@ def _sobol_sections(page: Page, ex: "Exploration", labels: dict[str, str]) -> No
             page.figure(tornado_figure(rows, bars, list(rows["parameter"]),
                                        f"{_label(labels, o)}: mean outcome with each input low or high"),
                         "Tornado: the mean outcome over the design's points with the input in the lowest 20 % of "
-                        "its range (left colour) and in the highest 20 % (right), around the overall mean; inputs "
-                        "ordered by the width of the swing (other inputs vary freely).")
+                        "its range (light) and in the highest 20 % (dark), around the overall mean; inputs ordered "
+                        "by the width of the swing (other inputs vary freely). Each bar's end is a mean of "
+                        f"about {int(0.4 * info['base_samples'])} points with a standard error of about "
+                        f"{bars['se'][0]:.3f}: a swing narrower than a few of these is noise.")
         if len(info["convergence_sizes"]) > 1:
             page.figure(convergence_figure(ex.convergence, o, f"{_label(labels, o)}: convergence as N doubles"),
                         "ST of the five leading inputs from the first N base rows of the same design "

@@ -136,7 +136,8 @@ def tornado_bars(design: SaltelliDesign, y: np.ndarray, tail: float = 0.2) -> di
     yab = np.concatenate([y[0::g][: design.n], y[g - 1::g][: design.n]])
     low = [float(yab[x[:, d] <= tail].mean()) for d in range(design.dimension)]
     high = [float(yab[x[:, d] >= 1 - tail].mean()) for d in range(design.dimension)]
-    return {"low": low, "high": high, "mean": [float(yab.mean())]}
+    se = float(yab.std() / np.sqrt(max(tail * yab.size, 1)))               # of a tail's mean
+    return {"low": low, "high": high, "mean": [float(yab.mean())], "se": [se]}
 
 
 def run_morris(spec: "RunSpec", settings: ExploreSettings, progress: Progress | None = None

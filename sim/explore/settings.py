@@ -28,7 +28,7 @@ class ExploreSettings(BaseModel):
     discover: list[str]                      #: binary (probability) outcomes for PRIM
     compare: list[str] | Literal["all"] = "all"    #: scenarios compared with the explored one (robustness)
     levels: int = Field(default=4, ge=2, le=64)    #: Morris grid levels p (even)
-    resamples: int = Field(default=200, ge=10, le=10_000)   #: bootstrap resamples for the CIs
+    resamples: int = Field(default=100, ge=10, le=10_000)   #: bootstrap resamples for the CIs
     conf_level: float = Field(default=0.95, gt=0.5, lt=1.0)
     convergence: int = Field(default=4, ge=1, le=10)        #: Sobol indices at N, N/2, ... (this many sizes)
     peel_alpha: float = Field(default=0.05, gt=0.0, lt=0.5)  #: PRIM's peeling share
