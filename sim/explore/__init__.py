@@ -10,5 +10,7 @@ over design points. Docs: docs/explore.md.
 Modules: :mod:`settings` (the exploration's own keys), :mod:`inputs` (which inputs a design varies),
 :mod:`designs` (Saltelli, Morris, space-filling), :mod:`streams` and :mod:`evaluate` (design points → outcomes),
 :mod:`functions` (analytic test functions), :mod:`sensitivity` (SALib), :mod:`discovery` (PRIM),
-:mod:`robustness` (paired scenario comparisons), :mod:`report` (explore.html), :mod:`cli` (the command).
+:mod:`robustness` (paired scenario comparisons), :mod:`pool` (analysis on local cores), :mod:`run` (the
+application layer), :mod:`report` (explore.html), :mod:`cli` (the command), and :mod:`given_data` (a run report's
+"What drives these numbers", from the run's own replicas).
 """
