@@ -205,3 +205,16 @@ def test_a_run_report_says_what_drives_its_numbers(tmp_path) -> None:
 def test_settings_refuse_bad_values_in_one_line(bad: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError, match=rf"^test: {field}(\.\d)?: got .*; allowed: "):
         settings(**bad)
+
+
+def test_a_step_outcome_without_its_probability_is_analysed_as_one() -> None:
+    from sim.explore.evaluate import outcome_values, with_step_probabilities
+
+    registry = [("deal", "probability", "deal"), ("deal_step", "step", "month of the deal"),
+                ("first_strike_step", "step", "month of the first strike"), ("war", "probability", "war")]
+    assert with_step_probabilities(registry) == [("deal", "probability", "deal"),
+                                                 ("first_strike", "probability", "month of the first strike (happened)"),
+                                                 ("war", "probability", "war")]
+    cols = {"first_strike_step": np.array([-1, 3, 0], np.int32), "war": np.array([True, False, False])}
+    out = outcome_values(cols, ("first_strike", "war"))
+    assert out["first_strike"].tolist() == [0.0, 1.0, 1.0] and out["war"].dtype == np.float64

@@ -23,8 +23,10 @@ from sim.explore.inputs import DesignSpace
 if TYPE_CHECKING:
     from sim.spec import RunSpec
 
-#: Registry kinds a design analyses (a ``step`` outcome is −1 where nothing happened: not a number to average).
+#: Registry kinds a design analyses (a ``step`` outcome is −1 where nothing happened: not a number to average;
+#: its probability of happening is analysed instead, :func:`with_step_probabilities`).
 ANALYSED_KINDS = ("probability", "quantity", "utility", "rung")
+STEP_SUFFIX = "_step"
 
 
 class Design(Protocol):
@@ -76,10 +78,32 @@ class Outputs:
 
 
 def analysed_outcomes(spec: "RunSpec") -> list[tuple[str, str, str]]:
-    """(name, kind, label) of the registry outcomes a design analyses, in registry order."""
+    """(name, kind, label) of the registry outcomes a design analyses, in registry order, and for each ``X_step``
+    outcome without an ``X`` the probability ``X`` that it happened (e.g. ``first_strike_step`` → P(first_strike))."""
     from sim.registry import declared_outcomes
 
-    return [(o.name, o.kind, o.label) for o in declared_outcomes(spec) if o.kind in ANALYSED_KINDS]
+    registry: list[tuple[str, str, str]] = [(o.name, str(o.kind), o.label) for o in declared_outcomes(spec)]
+    return with_step_probabilities(registry)
+
+
+def with_step_probabilities(registry: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The analysed kinds, plus ``(X, "probability", label + " (happened)")`` after each step outcome ``X_step``
+    whose ``X`` the registry does not have."""
+    names = {n for n, _, _ in registry}
+    out = []
+    for name, kind, label in registry:
+        if kind in ANALYSED_KINDS:
+            out.append((name, kind, label))
+        elif kind == "step" and name.endswith(STEP_SUFFIX) and name.removesuffix(STEP_SUFFIX) not in names:
+            out.append((name.removesuffix(STEP_SUFFIX), "probability", f"{label} (happened)"))
+    return out
+
+
+def outcome_values(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The analysed outcomes as float64 from the model's registry columns; a derived ``X`` is ``X_step ≥ 0``
+    (a step outcome is −1 where the event never happened)."""
+    return {n: np.asarray(columns[n] if n in columns else np.asarray(columns[n + STEP_SUFFIX]) >= 0,
+                          dtype=np.float64) for n in names}
 
 
 def _run_chunk(spec: "RunSpec", space: DesignSpace, uniforms: np.ndarray, chance: np.ndarray,
@@ -94,8 +118,7 @@ def _run_chunk(spec: "RunSpec", space: DesignSpace, uniforms: np.ndarray, chance
     model = GeoModel(spec, streams, replica_ids=np.arange(chance.size))
     model.run(spec.run.steps)
     getattr(mesa.Agent, "_ids", {}).pop(model, None)          # as sim.experiment.run_chunk: release the model
-    cols = model.outcome_columns()
-    return {n: np.asarray(cols[n], dtype=np.float64) for n in names}
+    return outcome_values(model.outcome_columns(), names)
 
 
 def _run_task(task: tuple["RunSpec", DesignSpace, np.ndarray, np.ndarray, tuple[str, ...]]) -> dict[str, np.ndarray]:
