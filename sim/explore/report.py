@@ -132,6 +132,7 @@ def render_explore_report(ex: "Exploration", path: Path, labels: dict[str, str])
     """Write ``explore.html`` for an exploration."""
     s = ex.settings
     page = Page(f"Exploration: {ex.scenario}")
+    page.html("<style>table { display: block; overflow-x: auto; max-width: 100%; }</style>")  # long input names
     what = "the engine" if ex.target == "model" else f"the {ex.target} test function"
     page.html(f"<h1>What drives the outcomes: {esc(ex.scenario if ex.target == 'model' else ex.target)}</h1>")
     page.paragraph(f"Methods {', '.join(s.method)} on {what}; {s.replicates if ex.target == 'model' else 1} "
