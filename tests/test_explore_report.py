@@ -53,7 +53,7 @@ def test_explore_page_renders(driver: object, pages: dict[str, Path], case: str)
     if case == "ishigami":
         assert "analytic S1" in text and "Morris screening" in text
     else:
-        assert "PRIM boxes" in text and "beats the status quo" in text and "deal ever signed" in text
+        assert "PRIM boxes" in text and "beats status_quo" in text and "deal ever signed" in text
         assert (page.parent / "sensitivity.parquet").exists() and (page.parent / "discovery.json").exists()
 
 

@@ -300,7 +300,7 @@ def _bound(lim: dict[str, Any]) -> str:
 
 
 def _robustness_section(page: Page, rob: dict[str, Any]) -> None:
-    page.section("Where each scenario beats the status quo", "robustness",
+    page.section(f"Where each scenario beats {rob['baseline']}", "robustness",
                  f"Each scenario against {rob['baseline']} at the same design points with the same chance events "
                  "(paired replicas). Shares are of the design points, i.e. of the input space.")
     rows = []
