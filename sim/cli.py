@@ -99,6 +99,7 @@ Runs a scenario as a Monte Carlo experiment; writes outputs/DATE/TIME/ (a sweep,
   python -m sim.compare RUN_DIR ... [--out FILE]        runs side by side
   python -m sim.actors [--json]                         the knowledge base
   python -m sim.validate bdm1994 | deu3 | icb           validation
+  python -m sim.explore method=sobol|morris|prim        which inputs drive the outcomes (docs/explore.md)
 
 scenarios ({display(scenario_dir())}/*.yaml, or $SIM_SCENARIO_DIR): {names}
 run settings (defaults): {settings}
