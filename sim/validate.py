@@ -120,16 +120,28 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    calibrate = None
+    if args.calibrate:
+        key, _, grid = args.calibrate.partition("=")
+        try:
+            calibrate = (key, tuple(float(v) for v in grid.split(",")))
+        except ValueError:
+            print(f"error: --calibrate {args.calibrate}: allowed: KEY=v1,v2,... (numbers)", file=sys.stderr)
+            return 2
     t0 = time.perf_counter()
     say = None if args.json else (lambda line: print(line, file=sys.stderr))
     doc = backtest.evaluate(cases, n_runs=args.n_runs, seed=args.seed, n_boot=args.n_boot, data_dir=args.data,
-                            progress=say)
+                            progress=say, calibrate=calibrate)
     doc["settings"]["seconds"] = time.perf_counter() - t0
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "backtest.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         backtest.reliability_figure(doc, out / "reliability.html")
+        if args.reports:
+            for path in backtest.write_case_reports(cases, out / "cases", n_runs=args.n_runs, seed=args.seed):
+                if say:
+                    say(f"wrote {path / 'report.html'}")
     if args.json:
         print(json.dumps(doc))
         return 0
@@ -140,6 +152,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {Path(args.out) / 'backtest.json'} and {Path(args.out) / 'reliability.html'}")
     return 0
+
+
+def backtest_default() -> tuple[str, tuple[float, ...]]:
+    """The constant the backtest calibrates by default (sim.validation.backtest.CALIBRATE)."""
+    from sim.validation.backtest import CALIBRATE
+
+    return CALIBRATE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--n-runs", type=int, default=4096, help="Monte Carlo replicas per case")
     t.add_argument("--seed", type=int, default=20250311)
     t.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of cases")
+    t.add_argument("--calibrate", default="{}={}".format(backtest_default()[0], ",".join(f"{v:g}" for v in backtest_default()[1])),
+                   help="constant fitted leave-one-case-out and its grid, KEY=v1,v2,... ('' : none)")
+    t.add_argument("--reports", action="store_true", help="also write a run folder with report.html per case "
+                   "(OUT/cases/<case>/)")
     t.add_argument("--out", default="outputs/backtest", help="folder for backtest.json and reliability.html ('' : none)")
     t.set_defaults(func=cmd_backtest)
     return p

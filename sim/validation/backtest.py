@@ -103,23 +103,44 @@ def base_config() -> dict[str, Any]:
     return _BASE[0]
 
 
-def case_spec(case: Case, n_runs: int, seed: int) -> Any:
-    """The validated run spec of a case (its knowledge base, world state and horizon)."""
+def fitted_value(value: float, why: str) -> dict[str, Any]:
+    """A constant fixed at ``value`` (a calibration's grid point), with the reason as its source."""
+    return {"low": value, "mode": value, "high": value, "dist": "fixed", "source": {"seed": "assumption", "why": why}}
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            raise KeyError(f"{dotted}: no such config key")
+        node = node[part]
+    if parts[-1] not in node:
+        raise KeyError(f"{dotted}: no such config key")
+    node[parts[-1]] = value
+
+
+def case_spec(case: Case, n_runs: int, seed: int, overrides: dict[str, Any] | None = None, **run: Any) -> Any:
+    """The validated run spec of a case (its knowledge base, world state and horizon), with config ``overrides``
+    (dotted keys, e.g. a calibrated constant) set last."""
     from sim.run import baseline_knowledge
     from sim.spec import build_spec
 
-    data = engine_config(case, base_config(), n_runs=n_runs, seed=seed, workers=1, report=False,
-                         trajectory_replicas=n_runs, event_replicas=0)
+    settings = {"workers": 1, "report": False, "trajectory_replicas": n_runs, "event_replicas": 0, **run}
+    data = engine_config(case, base_config(), n_runs=n_runs, seed=seed, **settings)
+    for key, value in (overrides or {}).items():
+        _set(data, key, value)
     return build_spec(data, origin=str(case.path or case.name), baseline=baseline_knowledge())
 
 
-def run_engine(case: Case, n_runs: int = 4096, seed: int = 20250311) -> EngineRun:
+def run_engine(case: Case, n_runs: int = 4096, seed: int = 20250311,
+               overrides: dict[str, Any] | None = None) -> EngineRun:
     """Run the engine on a case for its horizon (in this process)."""
     from sim.experiment import InProcess, run_experiment
     from sim.registry import declared_outcomes
 
     t0 = time.perf_counter()
-    spec = case_spec(case, n_runs, seed)
+    spec = case_spec(case, n_runs, seed, overrides)
     chunks = run_experiment(spec, executor=InProcess())
     cols = {k: np.concatenate([c.outcomes[k] for c in chunks]) for k in chunks[0].outcomes}
     rung = np.concatenate([c.traj_rung for c in chunks], axis=1)
@@ -243,8 +264,47 @@ def loco_blend(rows: list[dict[str, Any]], grid: np.ndarray | None = None) -> di
             "brier": sc.brier(p_out, y), "log": sc.log_loss(p_out, y)}
 
 
+#: The constant fitted on the cases by default, and its grid: the ladder's monthly de-escalation probability
+#: (config range 0.2-0.5, mode 0.35, "set, not fitted"); it sets how long strikes and proxy attacks last.
+CALIBRATE = ("mechanics.escalation.deescalation", (0.15, 0.25, 0.35, 0.5))
+
+
+def calibrate_loco(cases: list[Case], param: str, values: tuple[float, ...], *, n_runs: int, seed: int,
+                   keep: set[tuple[str, str]]) -> dict[str, Any]:
+    """Fit one engine constant on the cases by leave-one-case-out, scoring only held-out forecasts.
+
+    Every case is run once per grid value. For each held-out case the value with the lowest mean log loss on the
+    *other* cases' binary questions (those in ``keep``: ``(case, question)`` pairs all forecasters answer) is chosen
+    and that run's forecasts of the held-out case are scored. Returns per-question held-out scores
+    (``scored[(case, q)]``), the value chosen for each held-out case and the in-sample best (reported, not scored).
+    """
+    per_value: dict[float, dict[tuple[str, str], dict[str, Any]]] = {}
+    for v in values:
+        why = f"calibration grid point {v:g} of {param} (leave-one-case-out over the backtest cases)"
+        table: dict[tuple[str, str], dict[str, Any]] = {}
+        for case in cases:
+            run = run_engine(case, n_runs=n_runs, seed=seed, overrides={param: fitted_value(v, why)})
+            for q in case.questions:
+                if (case.name, q.id) in keep:
+                    sc_ = _score(engine_forecast(run, q, case.horizon_months), q, case.outcome(q))
+                    assert sc_ is not None
+                    table[(case.name, q.id)] = {**sc_, "kind": q.kind}
+        per_value[v] = table
+
+    def loss(v: float, names: set[str]) -> float:
+        logs = [r["log"] for (c, _), r in per_value[v].items() if c in names and r["kind"] == "binary"]
+        return float(np.mean(logs)) if logs else float("inf")
+    all_names = {c.name for c in cases}
+    chosen = {c.name: min(values, key=lambda v: loss(v, all_names - {c.name})) for c in cases}
+    scored = {key: per_value[chosen[key[0]]][key] for key in per_value[values[0]]}
+    return {"param": param, "values": list(values), "chosen_by_held_out_case": chosen, "scored": scored,
+            "in_sample_best_not_scored": min(values, key=lambda v: loss(v, all_names)),
+            "in_sample_log_by_value": {f"{v:g}": loss(v, all_names) for v in values}}
+
+
 def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_boot: int = 2000,
-             data_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+             data_dir: Path | None = None, progress: Callable[[str], None] | None = None,
+             calibrate: tuple[str, tuple[float, ...]] | None = CALIBRATE) -> dict[str, Any]:
     """Forecast and score every question of every case; the JSON document of ``python -m sim.validate backtest``."""
     clim = load_climatology(data_dir)
     doc_cases: list[dict[str, Any]] = []
@@ -284,6 +344,26 @@ def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_b
         "n_binary": len(binary)}
     summary["differences"] = {f"engine_minus_{k}": _difference(binary, k, n_boot, seed)
                               for k in ("climatology", "persistence")}
+    calibration = None
+    if calibrate is not None:
+        t0 = time.perf_counter()
+        calibration = calibrate_loco(cases, calibrate[0], tuple(calibrate[1]), n_runs=n_runs, seed=seed,
+                                     keep={(r["case"], r["q"]) for r in common})
+        for r in common:
+            r["scored"]["engine_calibrated_loco"] = calibration["scored"][(r["case"], r["q"])]
+        for c in doc_cases:
+            for q in c["questions"]:
+                q["engine_calibrated_loco"] = calibration["scored"].get((c["name"], q["id"]))
+        summary["engine_calibrated_loco"] = {
+            **_summary(common, "engine_calibrated_loco", n_boot, seed), "param": calibration["param"],
+            "values": calibration["values"], "chosen_by_held_out_case": calibration["chosen_by_held_out_case"],
+            "in_sample_best_not_scored": calibration["in_sample_best_not_scored"],
+            "in_sample_log_by_value_not_scored": calibration["in_sample_log_by_value"]}
+        summary["differences"]["engine_calibrated_loco_minus_climatology"] = _difference(
+            binary, "climatology", n_boot, seed, first="engine_calibrated_loco")
+        if progress:
+            progress(f"calibration of {calibrate[0]} over {list(calibrate[1])}: "
+                     f"{len(calibrate[1]) * len(cases)} runs in {time.perf_counter() - t0:.1f} s")
     unscored = [f"{r['case']}.{r['q']}" for r in rows if r not in common]
     return {"cases": doc_cases, "summary": summary,
             "reliability": {k: sc.reliability_bins([r["scored"][k]["p"] for r in binary], [r["y"] for r in binary])
@@ -310,11 +390,11 @@ def _summary(rows: list[dict[str, Any]], k: str, n_boot: int, seed: int) -> dict
     return out
 
 
-def _difference(rows: list[dict[str, Any]], k: str, n_boot: int, seed: int) -> dict[str, Any]:
+def _difference(rows: list[dict[str, Any]], k: str, n_boot: int, seed: int, first: str = "engine") -> dict[str, Any]:
     cases = [r["case"] for r in rows]
     out: dict[str, Any] = {}
     for metric in ("brier", "log"):
-        d = [r["scored"]["engine"][metric] - r["scored"][k][metric] for r in rows]
+        d = [r["scored"][first][metric] - r["scored"][k][metric] for r in rows]
         m, lo, hi = sc.bootstrap_by_case(d, cases, n_boot, seed)
         out[metric], out[f"{metric}_ci"] = m, [lo, hi]
     return out
@@ -342,6 +422,18 @@ def reliability_figure(doc: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def write_case_reports(cases: list[Case], folder: Path, *, n_runs: int, seed: int) -> list[Path]:
+    """A run folder with its report (``report.html``, like any run's) for each case: ``folder/<case>/``."""
+    from sim.run import execute
+
+    out = []
+    for case in cases:
+        spec = case_spec(case, n_runs, seed, report=True, event_replicas=50)
+        res = execute(spec, Path(folder) / case.name)
+        out.append(Path(res["run_dir"]))
+    return out
+
+
 def format_table(doc: dict[str, Any]) -> str:
     """The per-question table and the summary, as text."""
     lines = [f"{'case':<22}{'baseline':<12}{'question':<26}{'y':>5}{'engine':>9}{'climat.':>9}{'persist.':>9}"]
@@ -358,20 +450,27 @@ def format_table(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     lines.append("")
     lines.append("means over the questions all three answer (losses: lower is better; 95 % CI resampling cases)")
-    for k in (*FORECASTERS, "engine_climatology_blend_loco"):
+    for k in (*FORECASTERS, "engine_climatology_blend_loco", "engine_calibrated_loco"):
+        if k not in s:
+            continue
         row = s[k]
         parts = []
         for metric in ("brier", "log", "crps"):
             if row.get(metric) is not None:
                 lo, hi = row[f"{metric}_ci"]
                 parts.append(f"{metric} {row[metric]:.3f} [{lo:.3f}, {hi:.3f}]")
-        lines.append(f"  {k:<32}" + "   ".join(parts))
+        lines.append(f"  {k:<42}" + "   ".join(parts))
     for k, d in s["differences"].items():
-        lines.append(f"  {k:<32}brier {d['brier']:+.3f} [{d['brier_ci'][0]:+.3f}, {d['brier_ci'][1]:+.3f}]   "
+        lines.append(f"  {k:<42}brier {d['brier']:+.3f} [{d['brier_ci'][0]:+.3f}, {d['brier_ci'][1]:+.3f}]   "
                      f"log {d['log']:+.3f} [{d['log_ci'][0]:+.3f}, {d['log_ci'][1]:+.3f}]")
     w = s["engine_climatology_blend_loco"]["weights_by_held_out_case"]
     lines.append("  blend weight on the engine, fitted without the case: "
                  + ", ".join(f"{k} {v:.2f}" for k, v in w.items()))
+    if "engine_calibrated_loco" in s:
+        cal = s["engine_calibrated_loco"]
+        lines.append(f"  {cal['param']} fitted without the case: "
+                     + ", ".join(f"{k} {v:g}" for k, v in cal["chosen_by_held_out_case"].items())
+                     + f" (in-sample best {cal['in_sample_best_not_scored']:g}, not scored)")
     unscored = doc["settings"]["unscored_questions"]
     if unscored:
         lines.append(f"not scored (some forecaster has no answer): {', '.join(unscored)}")
