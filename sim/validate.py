@@ -131,7 +131,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     say = None if args.json else (lambda line: print(line, file=sys.stderr))
     doc = backtest.evaluate(cases, n_runs=args.n_runs, seed=args.seed, n_boot=args.n_boot, data_dir=args.data,
-                            progress=say, calibrate=calibrate)
+                            progress=say, calibrate=calibrate, climatology_group=args.climatology)
     doc["settings"]["seconds"] = time.perf_counter() - t0
     if args.out:
         out = Path(args.out)
@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of cases")
     t.add_argument("--calibrate", default="{}={}".format(backtest_default()[0], ",".join(f"{v:g}" for v in backtest_default()[1])),
                    help="constant fitted leave-one-case-out and its grid, KEY=v1,v2,... ('' : none)")
+    t.add_argument("--climatology", default="crises_IRN",
+                   help="ICB group of the climatology baseline (a group of `python -m sim.validate icb`)")
     t.add_argument("--reports", action="store_true", help="also write a run folder with report.html per case "
                    "(OUT/cases/<case>/)")
     t.add_argument("--out", default="outputs/backtest", help="folder for backtest.json and reliability.html ('' : none)")

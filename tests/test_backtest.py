@@ -224,3 +224,38 @@ def test_cli_backtest_json_end_to_end(tmp_path):
     doc = json.loads(out.stdout)
     assert len(doc["cases"]) >= 6 and (tmp_path / "reliability.html").is_file()
     assert doc["summary"]["engine"]["log"] < doc["summary"]["climatology"]["log"]
+
+
+def test_calibrate_loco_chooses_each_value_without_its_case(monkeypatch):
+    """Each case is perfectly forecast at its own grid value and worst at the other: leave-one-case-out must pick
+    the other case's value for it (and score it badly), never its own."""
+    cases = [load_case(APRIL), load_case(CASES_DIR / "jpoa_2013.yaml")]
+    preferred = {"april_2024": 1.0, "jpoa_2013": 0.0}
+    param = "mechanics.escalation.deescalation"
+
+    def fake_run(case, n_runs, seed, overrides):
+        return (case, overrides[param]["mode"])
+
+    def fake_forecast(run, q, horizon):
+        case, v = run
+        y = case.outcome(q)
+        good = v == preferred[case.name]
+        p = y if good else 1.0 - y
+        return bt.Forecast(p=p, samples=np.array([y if good else y + 3.0]) if q.kind == "timing" else None, how="x")
+
+    monkeypatch.setattr(bt, "run_engine", fake_run)
+    monkeypatch.setattr(bt, "engine_forecast", fake_forecast)
+    keep = {(c.name, q.id) for c in cases for q in c.questions}
+    out = bt.calibrate_loco(cases, param, (0.0, 1.0), n_runs=1, seed=0, keep=keep)
+    assert out["chosen_by_held_out_case"] == {"april_2024": 0.0, "jpoa_2013": 1.0}
+    assert all(r["brier"] == 1.0 for r in out["scored"].values() if r["kind"] == "binary")
+    assert all(r["crps"] == 3.0 for r in out["scored"].values() if r["kind"] == "timing")
+
+
+def test_climatology_groups_have_a_duration():
+    for group in ("crises_IRN", "middle_east_crises", "all"):
+        clim = bt.load_climatology(group=group)
+        assert 1.0 < clim.duration_months < 6.0 and 0.0 < clim.rates["p_war"] < 1.0
+    assert bt.load_climatology().n_crises == 20
+    with pytest.raises(ValueError, match="unknown ICB group"):
+        bt.load_climatology(group="nowhere")

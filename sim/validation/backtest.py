@@ -182,23 +182,27 @@ class Climatology:
 
 
 def load_climatology(data_dir: Path | None = None, group: str = CLIMATOLOGY_GROUP) -> Climatology:
-    """The ICB base rates and the median actor crisis duration (trigger to termination) of ``group``."""
+    """The ICB base rates and the median actor crisis duration (trigger to termination) of ``group`` (any group of
+    :func:`sim.validation.icb.icb_base_rates`)."""
     import json
 
-    import pandas as pd
-
-    from sim.validation.data import _dir
-    from sim.validation.icb import icb_base_rates
+    from sim.validation.data import _dir, load_icb
+    from sim.validation.icb import _groups, icb_base_rates
 
     rates = icb_base_rates(data_dir)
+    if group not in set(rates["group"]):
+        raise ValueError(f"unknown ICB group {group!r}; allowed: {', '.join(rates['group'])}")
     row = rates[rates["group"] == group].iloc[0]
+    records = load_icb(data_dir)
     with open(_dir(data_dir) / "icb" / "icb_durations.json", encoding="utf-8") as fh:
-        df = pd.DataFrame(json.load(fh)["records"])
-    code = group.split("_", 1)[1]
-    members = df["crisno"].isin(df.loc[df["actor"] == code, "crisno"])
-    days = float(np.nanmedian(df.loc[members, "trgterra"].astype(float)))
+        durations = json.load(fh)["records"]
+    same = [(r["crisno"], r["actor"]) for r in durations] == list(zip(records["crisno"], records["actor"]))
+    if not same:
+        raise ValueError("icb_durations.json and icb_actor_crises.json records are not in the same order")
+    mask = {name: m for name, _, m in _groups(records)}[group].to_numpy()
+    days = np.array([np.nan if r["trgterra"] is None else float(r["trgterra"]) for r in durations])[mask]
     return Climatology(group=group, rates={m: float(row[m]) for m in set(ICB_METRIC.values())},
-                       duration_months=days / (365.25 / 12), n_crises=int(row["n_crises"]))
+                       duration_months=float(np.nanmedian(days)) / (365.25 / 12), n_crises=int(row["n_crises"]))
 
 
 def climatology_forecast(clim: Climatology, q: Question, horizon: int, n: int = 1000) -> Forecast | None:
@@ -304,9 +308,10 @@ def calibrate_loco(cases: list[Case], param: str, values: tuple[float, ...], *, 
 
 def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_boot: int = 2000,
              data_dir: Path | None = None, progress: Callable[[str], None] | None = None,
-             calibrate: tuple[str, tuple[float, ...]] | None = CALIBRATE) -> dict[str, Any]:
+             calibrate: tuple[str, tuple[float, ...]] | None = CALIBRATE,
+             climatology_group: str = CLIMATOLOGY_GROUP) -> dict[str, Any]:
     """Forecast and score every question of every case; the JSON document of ``python -m sim.validate backtest``."""
-    clim = load_climatology(data_dir)
+    clim = load_climatology(data_dir, climatology_group)
     doc_cases: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for case in cases:
