@@ -1,10 +1,12 @@
-"""Validation against real data: ``python -m sim.validate {deu3,bdm1994,icb}`` (see docs/validation.md).
+"""Validation against real data: ``python -m sim.validate {deu3,bdm1994,icb,backtest}`` (see docs/validation.md).
 
 - ``deu3 --split dev|test``: forecasts of the DEU III EU legislative outcomes with the bargaining core, scored
   against the salience-weighted mean on the same issues (MAE, median AE, interval coverage, CRPS, proposal
   bootstrap 95 % CIs); ``--out`` writes one row per issue.
 - ``bdm1994``: the emission-standards replication of Bueno de Mesquita (1994) / Scholz et al. (2011).
 - ``icb``: International Crisis Behavior base rates of war, serious clashes and compromise.
+- ``backtest``: the dated cases of ``scenarios/cases`` forecast by the engine, by ICB climatology and by
+  persistence, scored with Brier, log and CRPS (``--json`` for machines; a reliability diagram in ``--out``).
 """
 
 from __future__ import annotations
@@ -108,6 +110,57 @@ def cmd_icb(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from sim.cases import load_cases
+    from sim.errors import ConfigError
+    from sim.validation import backtest
+
+    try:
+        cases = load_cases(args.cases)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    calibrate = None
+    if args.calibrate:
+        key, _, grid = args.calibrate.partition("=")
+        try:
+            calibrate = (key, tuple(float(v) for v in grid.split(",")))
+        except ValueError:
+            print(f"error: --calibrate {args.calibrate}: allowed: KEY=v1,v2,... (numbers)", file=sys.stderr)
+            return 2
+    t0 = time.perf_counter()
+    say = None if args.json else (lambda line: print(line, file=sys.stderr))
+    doc = backtest.evaluate(cases, n_runs=args.n_runs, seed=args.seed, n_boot=args.n_boot, data_dir=args.data,
+                            progress=say, calibrate=calibrate, climatology_group=args.climatology)
+    doc["settings"]["seconds"] = time.perf_counter() - t0
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "backtest.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        backtest.reliability_figure(doc, out / "reliability.html")
+        if args.reports:
+            for path in backtest.write_case_reports(cases, out / "cases", n_runs=args.n_runs, seed=args.seed):
+                if say:
+                    say(f"wrote {path / 'report.html'}")
+    if args.json:
+        print(json.dumps(doc))
+        return 0
+    print(f"Backtest: {len(cases)} cases, {sum(len(c.questions) for c in cases)} questions, {args.n_runs} replicas "
+          f"per case, seed {args.seed} ({doc['settings']['seconds']:.1f} s); climatology: ICB "
+          f"{doc['settings']['climatology_group']}")
+    print(backtest.format_table(doc))
+    if args.out:
+        print(f"wrote {Path(args.out) / 'backtest.json'} and {Path(args.out) / 'reliability.html'}")
+    return 0
+
+
+def backtest_default() -> tuple[str, tuple[float, ...]]:
+    """The constant the backtest calibrates by default (sim.validation.backtest.CALIBRATE)."""
+    from sim.validation.backtest import CALIBRATE
+
+    return CALIBRATE
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sim.validate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,6 +190,21 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--n-runs", type=int, default=5000, help="replicas of the engine run")
     i.add_argument("--engine", help='engine rates as JSON, e.g. \'{"p_war": 0.12, "p_compromise": 0.3}\'')
     i.set_defaults(func=cmd_icb)
+    t = sub.add_parser("backtest", help="dated cases forecast and scored against climatology and persistence")
+    t.add_argument("--json", action="store_true")
+    t.add_argument("--data", type=Path, default=default_data_dir(), help="reference data directory (ICB)")
+    t.add_argument("--cases", type=Path, default=None, help="folder of case files (default scenarios/cases)")
+    t.add_argument("--n-runs", type=int, default=4096, help="Monte Carlo replicas per case")
+    t.add_argument("--seed", type=int, default=20250311)
+    t.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of cases")
+    t.add_argument("--calibrate", default="{}={}".format(backtest_default()[0], ",".join(f"{v:g}" for v in backtest_default()[1])),
+                   help="constant fitted leave-one-case-out and its grid, KEY=v1,v2,... ('' : none)")
+    t.add_argument("--climatology", default="crises_IRN",
+                   help="ICB group of the climatology baseline (a group of `python -m sim.validate icb`)")
+    t.add_argument("--reports", action="store_true", help="also write a run folder with report.html per case "
+                   "(OUT/cases/<case>/)")
+    t.add_argument("--out", default="outputs/backtest", help="folder for backtest.json and reliability.html ('' : none)")
+    t.set_defaults(func=cmd_backtest)
     return p
 
 
