@@ -367,11 +367,11 @@ def engine_config(case: Case, base: dict[str, Any], **run: Any) -> dict[str, Any
                 node["source"] = dict(note)
             for value in node.values():
                 inherit(value)
-    for section in ("actors", "relations"):
+    for section in ("actors", "relations", "world"):
         inherit(data.get(section))
     changes = _engine_values(_with_engine_sources(case.knowledge, "knowledge", case.sources))
     _merge(data, changes)
-    _merge(data, engine_settings(case.world))
+    _merge(data, engine_settings(case.world, case.sources, case.baseline))
     data["about"] = {"name": f"case_{case.name}", "title": case.title, "description": case.description}
     data["baseline"] = {"as_of": case.baseline.isoformat(), "articles": [],     # the shared base's articles postdate it
                         "description": f"Backtest case {case.name}: {case.title}"}

@@ -1,8 +1,9 @@
 """The world state at a case's baseline: the schema of a case's ``world:`` section, in one module.
 
-Today's engine reads only the escalation rung (:func:`engine_settings` maps it onto
-``mechanics.escalation.initial_rung``); every other field is validated, carried and reported, so that Model 2's
-world state (issue 12) can take them as initial values by extending :func:`engine_settings` alone. Every field is
+:func:`engine_settings` maps it onto the engine: breakout time, inspectors' access, the 60 % stockpile, US
+sanctions, support to Ukraine and proxy activity become the knowledge base's ``world`` values (Model 2's starting
+state, :data:`KNOWLEDGE_WORLD`), the rung the crisis's starting rung, the talks' stage the deal's; the other fields
+(enrichment level, other stockpiles, Hormuz, channel, UN snapback) are validated, carried and reported. Every field is
 a value with its own source (a :class:`sim.cases.CaseSource`, checked for look-ahead by :mod:`sim.cases`).
 
 Fields (all optional): ``nuclear.breakout_months`` (months to one weapon's worth of weapon-grade uranium),
@@ -16,6 +17,7 @@ collapsed), ``escalation_rung`` (0..6, the ladder of :mod:`sim.mechanics.escalat
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -110,9 +112,54 @@ class WorldState(_Strict):
         return self.deal is not None and self.deal.value in ("signed", "implemented")
 
 
-def engine_settings(world: WorldState) -> dict[str, Any]:
-    """The config overrides today's engine takes from the world state (nested like the config).
+#: A case's world value → the knowledge base's ``world.<key>`` (Model 2's starting state) and its scale factor.
+KNOWLEDGE_WORLD: dict[str, tuple[str, float]] = {
+    "nuclear.breakout_months": ("breakout_months", 1.0),
+    "nuclear.inspector_access": ("inspector_access", 1.0),
+    "nuclear.stockpile_kg_60": ("stockpile_60", 1.0),
+    "sanctions.us": ("sanctions_us", 100.0),             # a case's 0..1 intensity → the 0..100 scale
+    "ukraine_support": ("ukraine_support", 1.0),
+    "proxy_activity": ("proxy_activity", 1.0),
+}
+#: The talks' stage at the baseline → ``mechanics.deal.initial_stage`` (a deal in force starts as a framework:
+#: the engine's deal is the one the case's questions ask about, not an interim agreement already signed).
+DEAL_STAGE = {"none": 0, "collapsed": 0, "talks": 1, "framework": 2, "signed": 2, "implemented": 2}
+#: UNSC resolution 2231 (adopted 2015-07-20) lets a participant snap the UN sanctions back until 2025-10-18.
+RESOLUTION_2231 = (date(2015, 7, 20), date(2025, 10, 18))
+#: Months a case's talks run without an ultimatum (the March 2025 letter's deadline is that baseline's own).
+NO_DEADLINE = 120
 
-    Model 2 hooks its world-state initial values in here; until then only the escalation rung is an input.
-    """
-    return {"mechanics": {"escalation": {"initial_rung": int(world.escalation_rung.value)}}}
+
+def _get(world: WorldState, path: str) -> Any:
+    node: Any = world
+    for part in path.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
+def engine_settings(world: WorldState, sources: dict[str, Any] | None = None,
+                    baseline: date | None = None) -> dict[str, Any]:
+    """The config a case's world state sets (nested like the config): the knowledge base's ``world`` values with
+    their own sources (``sources``: the case's checked sources by ``world.<path>``, :class:`sim.cases.CaseSource`),
+    the crisis's starting rung, the talks' stage, no ultimatum, and the snapback window of resolution 2231 as seen
+    from the ``baseline``. Values the case does not give keep the shared base's (as an inherited assumption)."""
+    rung = int(world.escalation_rung.value)
+    out: dict[str, Any] = {"mechanics": {"escalation": {"initial_rung": rung}, "deal": {"deadline": NO_DEADLINE}},
+                           "world": {}}
+    for path, (key, scale) in KNOWLEDGE_WORLD.items():
+        value = _get(world, path)
+        if value is None:
+            continue
+        src = sources.get(f"world.{path}") if sources else None
+        source = src.engine_source() if src is not None else {"seed": "assumption", "why": f"the case's {path}"}
+        out["world"][key] = {"low": value.low * scale, "mode": value.mode * scale, "high": value.high * scale,
+                             "source": source}
+    if world.deal is not None:
+        out["mechanics"]["deal"]["initial_stage"] = DEAL_STAGE[world.deal.value]
+    if baseline is not None:
+        start, end = RESOLUTION_2231
+        months = (end.year - baseline.year) * 12 + end.month - baseline.month if baseline >= start else 0
+        out["mechanics"]["policy"] = {"snapback_deadline": max(months, 0)}
+    return out

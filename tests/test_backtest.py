@@ -160,8 +160,9 @@ def test_event_mapping_falls_back_to_todays_outcomes():
 
 
 def test_event_mapping_uses_model2_outcomes_when_registered():
+    # the engine's steps are 1-based months (-1 none): month 6 is 5 months after the baseline, 0-based
     run = _run({"first_strike_step", "snapback_step"},
-               {"first_strike_step": np.array([5, -1, 2]), "snapback_step": np.array([-1, -1, 0])})
+               {"first_strike_step": np.array([6, -1, 3]), "snapback_step": np.array([-1, -1, 1])})
     assert run.event_steps("first_strike") == (pytest.approx(np.array([5, -1, 2])), "first_strike_step")
     q = Question(id="s", text="t", event="first_strike", kind="binary", within_months=3)
     assert bt.engine_forecast(run, q, horizon=6).p == pytest.approx(1 / 3)          # 0 <= step < 3

@@ -199,7 +199,7 @@ def test_a_run_report_says_what_drives_its_numbers(tmp_path) -> None:
     execute(spec, tmp_path / "run")
     html = build_run_page(load_run(tmp_path / "run")).render()
     assert "What drives these numbers" in html and "cannot be told from zero" in html
-    section = html[html.index("What drives these numbers"):]
+    section = html[html.rindex("What drives these numbers"):]
     section = section[:section.find("<h2", 10)]
     assert re.search(r"(actors|world|relations)\.[a-z_]+", section)          # inputs of the knowledge base lead
     assert "uncertainty=knowledge the decision and mechanism constants are held" in html

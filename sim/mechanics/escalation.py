@@ -23,13 +23,15 @@ Tracks (the overall ``rung`` 0..6 of :data:`RUNGS` is the maximum of the two):
   with the probability it decided (rung 4 on the proxy track); the sponsor then counter-escalates with the
   probability it decided — a **direct strike** that opens the interstate track. Without an incident the proxy
   track calms by one with ``δ (τ0 + τ̄) (1 + μ · mediated) (1 + β · deal)``.
-- **interstate** level L 0..3 (rung 0, 4, 5, 6: limited strikes, sustained strikes, regional war): a strike is a
-  choice — a counter-proliferation strike by a striker (``p_strike``, decided by the actor), a spoiler strike
+- **interstate** level L 0..3 (rung 0, 4, 5, 6: limited strikes, sustained strikes, regional war; a crisis that
+  starts at L ≥ 1 starts with the sponsor's response pending): a strike is a choice — a counter-proliferation strike by a striker (``p_strike``, decided by the actor), a spoiler strike
   (:mod:`sim.mechanics.spoilers`) or the sponsor's counter-escalation. The struck sponsor responds with the
-  probability it decided (``p_respond``), raising L by one; fighting already under way that the sponsor did not
-  answer this month escalates (+1) with the larger of the two sides' counter-escalation propensities; then the
+  probability it decided (``p_respond``), in kind (a limited strike at least: the exchanges of April and October
+  2024 stayed limited); fighting already under way that the sponsor did not answer this month escalates (+1) with the larger of the two sides' counter-escalation propensities; then the
   fighting ends with the hazard ``h_L`` of the level reached (so it can end in the month it started). A spoiler
-  strike opens the track after this step; its month is costed from the next.
+  strike opens the track after this step; its month is costed from the next. ``first_strike_step`` is the first
+  month in which someone struck across a border (a strike chosen, the sponsor's direct strike or response, an
+  escalation), not a month of fighting that merely went on.
 - **costs**: each month every actor pays ``k_a · g(rung)`` (``k_a`` its ``war_cost`` from the knowledge base,
   g = ``cost_weights`` by rung, 1 at regional war), accumulated in ``war_cost`` (A, R).
 - trust between adversaries erodes by ``1 - ε · max(rung - 3, 0)`` a month.
@@ -90,13 +92,14 @@ def step_interstate(level: np.ndarray, u: np.ndarray, opened: np.ndarray, struck
     """One month of the interstate track.
 
     ``opened`` (R,) strikes that start or continue the fighting this month (level at least 1); ``struck_sponsor``
-    those that hit the sponsor, who then responds (+1) with ``p_respond``; fighting under way (level ≥ 1 before the
-    month) escalates (+1) with ``p_escalate``; then it ends with the hazard ``hazard`` (3, R) of the level reached.
+    those that hit the sponsor, who then answers in kind (tit for tat: the level at least 1) with ``p_respond``;
+    fighting under way (level ≥ 1 before the month) escalates (+1) with ``p_escalate``; then it ends with the hazard
+    ``hazard`` (3, R) of the level reached.
     """
     ongoing = level > 0
     new = np.where(opened, np.maximum(level, 1), level)
     response = struck_sponsor & (u[0] < p_respond)
-    new = np.where(response, new + 1, new)
+    new = np.where(response, np.maximum(new, 1), new)
     escalated = ongoing & ~response & (u[1] < p_escalate)
     new = np.minimum(np.where(escalated, new + 1, new), TOP_LEVEL)
     h = np.take_along_axis(hazard, np.maximum(new - 1, 0)[None, :].astype(np.int64), axis=0)[0]
@@ -206,7 +209,8 @@ class Escalation(Mechanism[EscalationSpec]):
         world.add("first_strike_step", np.full(n, -1, np.int16))
         world.add("war_step", np.full(n, -1, np.int16))
         world.add("war_cost", np.zeros((len(ix.actors), n)))
-        world.add("struck_sponsor", np.zeros(n, bool))   # strikes on the sponsor by others, awaiting its response
+        # strikes on the sponsor by others, awaiting its response (a crisis that starts at strikes starts there)
+        world.add("struck_sponsor", np.full(n, level0 > 0))
         world.add("nuclear_strike", np.zeros(n, bool))   # the sponsor's nuclear facilities struck this month
         self.sponsor = ix.a(s.proxy_sponsor)
         self.targets = [ix.a(t) for t in s.targets]
@@ -256,7 +260,8 @@ class Escalation(Mechanism[EscalationSpec]):
         world["rung"] = overall_rung(proxy_rung, level)
         world["max_rung"] = np.maximum(world["max_rung"], reached)
         t = world.step
-        world["first_strike_step"] = np.where(opened & (world["first_strike_step"] < 0), t,
+        struck_now = opened | iev["response"] | iev["escalated"]        # someone struck across a border this month
+        world["first_strike_step"] = np.where(struck_now & (world["first_strike_step"] < 0), t,
                                               world["first_strike_step"]).astype(np.int16)
         world["war_step"] = np.where((reached >= TOP_RUNG) & (world["war_step"] < 0), t, world["war_step"]
                                      ).astype(np.int16)

@@ -53,8 +53,8 @@ def _deal_step(cols: dict[str, np.ndarray], rung: np.ndarray) -> np.ndarray:
     return np.where(s >= 1, s - 1, -1)
 
 
-#: event → (Model 2's outcome name (0-based month of the first occurrence, -1 if none), today's fallback or None).
-#: When the run's registry lists the first name it is used as it is; otherwise the fallback computes the same
+#: event → (Model 2's outcome name (1-based month of the first occurrence, -1 if none; read as 0-based months
+#: after the baseline), a fallback or None). When the run's registry lists the first name it is used; otherwise the fallback computes the same
 #: 0-based month from what the engine has today: the rung trajectory (first month after the baseline at rung >= 4:
 #: strikes; at rung 6: war) and ``deal_step``. Snapback, Hormuz and sanctions have no fallback (not answered).
 EVENT_OUTCOMES: dict[str, tuple[str, Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray] | None]] = {
@@ -80,8 +80,9 @@ class EngineRun:
     def event_steps(self, event: str) -> tuple[np.ndarray | None, str]:
         """Per-replica 0-based month of the event (-1: not within the run) and which outcome gave it."""
         name, fallback = EVENT_OUTCOMES[event]
-        if name in self.registry:
-            return self.columns[name].astype(int), name
+        if name in self.registry:                        # the engine's steps are 1-based months, -1 none
+            s = self.columns[name].astype(int)
+            return np.where(s >= 1, s - 1, -1), name
         if fallback is None:
             return None, "no engine outcome"
         return fallback(self.columns, self.rung), f"fallback for {name}"
