@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from sim.chunk import ChunkResult
+from sim.errors import ConfigError
 from sim.experiment import ChunkFailure, run_chunk
 from sim.spec import RunSpec
 
@@ -51,7 +52,8 @@ def connect(address: str | None, workers: int) -> Any:
     """The ``ray`` module, initialised: the session already open in this process, a cluster at ``address``, or a
     local Ray on 127.0.0.1 with ``workers`` CPUs (0 = all cores)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not address:
+    loopback = not address or address.split("://")[-1].rsplit(":", 1)[0] in ("127.0.0.1", "localhost", "[::1]")
+    if loopback:
         # Ray turns a node address of 127.0.0.1 into the machine's outward one (for other nodes to reach it);
         # its switch for single-machine platforms keeps the loopback, and every Ray server then listens there only
         os.environ[LOOPBACK_SWITCH] = "0"
@@ -59,14 +61,21 @@ def connect(address: str | None, workers: int) -> Any:
 
     if ray.is_initialized():
         return ray
-    if address:
-        package = str(Path(__file__).resolve().parent)
-        ray.init(address=address, runtime_env={"py_modules": [package]}, log_to_driver=False,
-                 logging_level=logging.ERROR)
-    else:
+    if loopback:
         from ray._private import ray_constants
 
-        ray_constants.ENABLE_RAY_CLUSTER = False      # read when the node's address is chosen (ray imported before)
+        ray_constants.ENABLE_RAY_CLUSTER = False      # read when a node's address is chosen (ray imported before)
+    if address:
+        package = str(Path(__file__).resolve().parent)
+        try:
+            ray.init(address=address, runtime_env={"py_modules": [package]}, log_to_driver=False,
+                     logging_level=logging.ERROR)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            text = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            raise ConfigError(f"ray.address={address}: cannot connect ({text}); allowed: the address of a running "
+                              "Ray cluster (auto, HOST:PORT of `ray start --head`, ray://HOST:10001), or null for "
+                              "a local Ray") from None
+    else:
         ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, _node_ip_address="127.0.0.1",
                  object_store_memory=LOCAL_OBJECT_STORE, log_to_driver=False, logging_level=logging.ERROR)
     return ray
