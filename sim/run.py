@@ -406,7 +406,7 @@ def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None, exe
     saved = checkpoints.available(chunks) if spec.run.resume else set()
     executor = executor or choose_executor(spec, max(len(chunks) - len(saved), 1))
     start = getattr(executor, "start", None)
-    if start is not None:
+    if start is not None and len(saved) < len(chunks):
         start()                                   # Ray: connect first, so the manifest has the cluster's CPUs
     progress_state = {"chunks": len(chunks), "chunks_done": 0, "replicas_done": 0}
     manifest = Manifest(run_dir / "manifest.json", {
