@@ -102,14 +102,21 @@ def test_python_m_sim_runs_keeps_the_module_api(outputs):
     assert r.returncode == 0 and r.stdout.count("\n") == 3 and "path" in r.stdout, r.stderr
 
 
-def test_compare_takes_a_selection(outputs, tmp_path, capsys):
+def test_compare_takes_a_selection(outputs, tmp_path, capsys, monkeypatch):
+    import sim.report.compare_report as page
     from sim.compare import main as compare
 
-    out = tmp_path / "cmp.html"
     where = "seed = 3 and sweep is null"
     assert [p.parent.name for p in selected_paths([outputs], where)] == ["2025-01-02"] * 2 + ["2025-01-01"]
-    assert compare(["--root", str(outputs), "--where", where, "--out", str(out)]) == 0
-    html = out.read_text()
-    assert "status_quo" in html and "grand_bargain" in html and out.stat().st_size > 100_000
-    assert compare(["--root", str(outputs), "--where", "n_runs = 7", "--out", str(out)]) == 2
+    drawn = {}
+
+    def render(runs, baseline, table, labels, out):      # the page itself is tested in test_compare
+        drawn.update(runs=runs, baseline=baseline, table=table)
+        return Path(out)
+
+    monkeypatch.setattr(page, "render_comparison", render)
+    assert compare(["--root", str(outputs), "--where", where, "--out", str(tmp_path / "cmp.html")]) == 0
+    assert [r.scenario_name for r in drawn["runs"]] == ["grand_bargain", "status_quo", "grand_bargain"]
+    assert drawn["baseline"] == 1 and drawn["table"]["paired"].all()      # same seed and n: paired differences
+    assert compare(["--root", str(outputs), "--where", "n_runs = 7", "--out", str(tmp_path / "x.html")]) == 2
     assert "no complete run" in capsys.readouterr().err
