@@ -417,6 +417,7 @@ def job(cfg: DictConfig) -> dict[str, Any]:
     """One Hydra job: validate (unless validated before the jobs started), run, write, report."""
     from hydra.core.hydra_config import HydraConfig
 
+    from sim.experiment import ChunksFailed
     from sim.run import execute
 
     mark("job_start")
@@ -435,12 +436,12 @@ def job(cfg: DictConfig) -> dict[str, Any]:
     try:
         with _progress(spec.run.n_runs, multirun) as advance:
             out = execute(spec, run_dir, progress=advance)
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, OSError, ChunksFailed) as exc:
         if multirun:            # the sweep records the failed job
             raise
         # one line and the exit status here: raised out of the job, Hydra would add a line of its own
         print(_io_error(exc) if isinstance(exc, OSError) else f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1 if isinstance(exc, OSError) else 2) from None
+        raise SystemExit(2 if isinstance(exc, ConfigError) else 1) from None
     print_summary(spec, out["summary"], run_dir, out["report"])
     return {"run_dir": str(run_dir)}
 

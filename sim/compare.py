@@ -1,4 +1,8 @@
-"""Compare runs: ``python -m sim.compare RUN_DIR [RUN_DIR ...] [--baseline RUN_DIR] [--out FILE]``.
+"""Compare runs: ``python -m sim.compare RUN_DIR [RUN_DIR ...] [--where SQL [--root DIR]] [--baseline RUN_DIR]
+[--out FILE]``.
+
+``--where`` selects the complete runs of the index of runs (:mod:`sim.run_index`, the folders under ``outputs/``
+or ``--root``) matching a SQL condition, e.g. ``--where "scenario in ('status_quo', 'grand_bargain')"``.
 
 Writes one HTML page overlaying the runs' distributions, with differences against a baseline run. Runs sharing
 the baseline's seed and number of replicas used common random numbers (replica r of each saw the same random
@@ -12,6 +16,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,7 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sim.compare",
                                 description="Compare runs side by side (distributions, probabilities, differences "
                                 "against a baseline) and write one self-contained HTML page.")
-    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders or multirun folders (expand to jobs)")
+    p.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run folders or multirun folders (expand to jobs)")
+    p.add_argument("--where", metavar="SQL", help="also the complete runs of the index matching this SQL condition "
+                   "(python -m sim.runs list --where ...), newest first")
+    p.add_argument("--root", action="append", metavar="DIR", help="folders the index reads (default: outputs)")
     p.add_argument("--baseline", metavar="RUN_DIR", help="run to compare against (default: status_quo, else first)")
     p.add_argument("--out", metavar="FILE", default="comparison.html", help="output HTML (default: %(default)s)")
     return p
@@ -141,6 +149,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         paths = expand_runs(args.runs)
+        if args.where:
+            from sim.run_index import DEFAULT_ROOT, selected_paths
+
+            roots = [Path(r) for r in (args.root or [DEFAULT_ROOT])]
+            chosen = selected_paths(roots, args.where)
+            if not chosen:
+                raise RunFolderError(f"--where {args.where!r}: no complete run under {', '.join(map(str, roots))} "
+                                     "matches; allowed: a condition some run meets (python -m sim.runs list)")
+            paths += [p for p in chosen if p.resolve() not in {q.resolve() for q in paths}]
+        if not paths:
+            raise RunFolderError("no runs given; allowed: RUN_DIR ... and/or --where SQL")
         runs = [load_run(p) for p in paths]
         if args.baseline:
             base_run = load_run(args.baseline)

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import mesa
@@ -69,6 +70,38 @@ class Executor(Protocol):
     def map(self, spec: RunSpec, chunks: list[list[int]]) -> Iterator[ChunkResult]: ...
 
 
+@dataclass(frozen=True)
+class ChunkFailure:
+    """A chunk that failed on every attempt (an executor that retries hands it back instead of a result)."""
+
+    blocks: list[int]
+    attempts: int
+    error: str                    #: the last attempt's error, one line
+
+    def document(self, n_runs: int) -> dict[str, object]:
+        """For the manifest: blocks, replicas [first, last], attempts, error."""
+        first, last = self.blocks[0] * BLOCK_SIZE, min((self.blocks[-1] + 1) * BLOCK_SIZE, n_runs) - 1
+        return {"blocks": list(self.blocks), "replicas": [first, last], "attempts": self.attempts,
+                "error": self.error}
+
+
+class ChunksFailed(RuntimeError):
+    """Some chunks failed on every attempt; the others were computed (and checkpointed, when the run has them)."""
+
+    def __init__(self, failures: list[ChunkFailure], n_chunks: int):
+        self.failures, self.n_chunks = sorted(failures, key=lambda f: f.blocks[0]), n_chunks
+        f = self.failures[0]
+        super().__init__(f"{len(failures)} of {n_chunks} chunks failed after {f.attempts} attempts (first: blocks "
+                         f"{f.blocks[0]}-{f.blocks[-1]}: {f.error})")
+
+
+class UnorderedExecutor(Protocol):
+    """Maps ``run_chunk`` over chunks, yielding (position, result or failure) as each chunk completes."""
+
+    def map_unordered(self, spec: RunSpec, chunks: list[list[int]]
+                      ) -> Iterator[tuple[int, ChunkResult | ChunkFailure]]: ...
+
+
 class InProcess:
     """Run chunks one after another in this process."""
 
@@ -118,53 +151,99 @@ def terminate(pool: ProcessPoolExecutor) -> None:
             p.join(timeout=5)
 
 
-def choose_executor(spec: RunSpec, n_chunks: int) -> Executor:
-    """In-process for one chunk or one worker; otherwise a pool of ``workers`` (0 = all cores)."""
+def choose_executor(spec: RunSpec, n_chunks: int) -> Executor | UnorderedExecutor:
+    """``executor=ray``: Ray tasks (:mod:`sim.ray_executor`, imported only then). ``local``: in-process for one
+    chunk or one worker; otherwise a pool of ``workers`` (0 = all cores)."""
+    if spec.run.executor == "ray":
+        from sim.ray_executor import RayExecutor
+
+        return RayExecutor.for_spec(spec)
     workers = spec.run.workers or os.cpu_count() or 1
     workers = min(workers, n_chunks)
     return InProcess() if workers <= 1 else LocalPool(workers)
 
 
-def run_experiment(spec: RunSpec, executor: Executor | None = None,
+def run_experiment(spec: RunSpec, executor: Executor | UnorderedExecutor | None = None,
                    on_chunk: Callable[[int], None] | None = None,
                    sink: Callable[[ChunkResult], None] | None = None,
                    checkpoints: Checkpoints | None = None) -> list[ChunkResult]:
     """All replicas of the spec, in chunk order; ``on_chunk(n_replicas)`` reports progress.
 
     Memory stays bounded: the per-step histograms (1.2 MB a chunk) are folded into the first chunk's as results
-    arrive (later chunks keep ``hist=None``); integer counts, so the sum does not depend on the order. ``sink``
-    is handed each result as it arrives, in chunk (= replica) order, and may take its bulky parts (the drawn
-    inputs: :class:`sim.results.ParametersWriter` writes them and drops them).
+    are merged (later chunks keep ``hist=None``); integer counts, so the sum does not depend on the order. ``sink``
+    is handed each result in chunk (= replica) order, and may take its bulky parts (the drawn inputs:
+    :class:`sim.results.ParametersWriter` writes them and drops them).
+
+    An executor with ``map_unordered`` (:class:`UnorderedExecutor`, e.g. Ray) hands results back as they complete:
+    each is checkpointed and counted at once and merged once the chunks before it are (its window bounds how many
+    wait). A :class:`ChunkFailure` it hands back is recorded; the other chunks go on (checkpointed, not merged)
+    and :class:`ChunksFailed` is raised at the end.
 
     With ``checkpoints`` (:class:`sim.lifecycle.Checkpoints`) every chunk computed is saved as it arrives (before
     anything takes parts of it), and the chunks already saved for this spec are read back instead of run: only
-    the missing chunks go to the executor, and every chunk reaches the merge, the sink and ``on_chunk`` in chunk
-    order as in an uninterrupted run, so the results are the same to the byte.
+    the missing chunks go to the executor, and every chunk reaches the merge and the sink in chunk order as in an
+    uninterrupted run, so the results are the same to the byte.
     """
     chunks = chunk_plan(spec.run.n_runs, spec.run.chunk_size)
     saved = checkpoints.available(chunks) if checkpoints is not None else set()
     todo = [blocks for blocks in chunks if blocks[0] not in saved]
+    position = {blocks[0]: k for k, blocks in enumerate(chunks)}
     executor = executor or choose_executor(spec, len(todo))
-    stream = executor.map(spec, todo) if todo else iter(())
+    inner: Iterator[object] = iter(())
+    stream: Iterator[tuple[int, ChunkResult | ChunkFailure]] = iter(())
+    if todo and hasattr(executor, "map_unordered"):
+        stream = executor.map_unordered(spec, todo)
+        inner = stream
+    elif todo:
+        ordered: Iterator[ChunkResult] = executor.map(spec, todo)   # type: ignore[union-attr]
+        inner, stream = ordered, enumerate(ordered)
     out: list[ChunkResult] = []
+    waiting: dict[int, ChunkResult] = {}                      # arrived, by chunk position, not merged yet
+    failures: list[ChunkFailure] = []
+
+    def merge(res: ChunkResult) -> None:
+        if out and out[0].hist is not None and res.hist is not None:
+            out[0].hist += res.hist
+            res.hist = None
+        if sink:
+            sink(res)
+        out.append(res)
+
+    def merge_ready() -> None:
+        while len(out) < len(chunks) and not failures:
+            blocks = chunks[len(out)]
+            if blocks[0] in saved:
+                res = checkpoints.load(blocks) if checkpoints is not None else None
+                if res is None:                   # damaged since it was listed: run it here
+                    res = run_chunk(spec, blocks)
+                    if checkpoints is not None:
+                        checkpoints.save(blocks, res)
+                if on_chunk:
+                    on_chunk(len(res.replica))
+            elif len(out) in waiting:
+                res = waiting.pop(len(out))
+            else:
+                return
+            merge(res)
+
     try:
-        for blocks in chunks:
-            res = checkpoints.load(blocks) if checkpoints is not None and blocks[0] in saved else None
-            if res is None:
-                # a chunk to run (or one whose checkpoint was damaged since it was listed: run it here)
-                res = next(stream) if blocks[0] not in saved else run_chunk(spec, blocks)
-                if checkpoints is not None:
-                    checkpoints.save(blocks, res)
-            if out and out[0].hist is not None and res.hist is not None:
-                out[0].hist += res.hist
-                res.hist = None
-            if sink:
-                sink(res)
-            out.append(res)
+        merge_ready()
+        for k, got in stream:
+            if isinstance(got, ChunkFailure):
+                failures.append(got)
+                continue
+            blocks = todo[k]
+            if checkpoints is not None:
+                checkpoints.save(blocks, got)
             if on_chunk:
-                on_chunk(len(res.replica))
+                on_chunk(len(got.replica))
+            if not failures:
+                waiting[position[blocks[0]]] = got
+                merge_ready()
+        if failures:
+            raise ChunksFailed(failures, len(chunks))
     finally:
-        close = getattr(stream, "close", None)
+        close = getattr(inner, "close", None)
         if close is not None:
             close()                               # a pool stops its workers now, not at garbage collection
     return out

@@ -28,10 +28,10 @@ Ctrl-C to the whole process group; the parent stops the pool) and takes SIGTERM'
 **Checkpoints.** Every chunk, once computed, is written to ``checkpoints/chunk-<first block>.npz``
 (:class:`Checkpoints`; plain arrays, no pickle, written atomically, the hist sparse) with the spec's fingerprint
 (:func:`fingerprint`: every spec field except those that change no result: ``run.resume``, ``run.workers``,
-``run.report`` and the overrides' spelling). ``resume=true`` on the folder of a run that did not complete refuses
-a folder whose ``spec.json`` holds another spec (:class:`ResumeMismatch`, one line, exit status 2), reuses the
-checkpoints whose fingerprint and blocks match the new chunk plan, runs only the missing chunks and merges all
-in chunk order: the files are byte-identical to an uninterrupted run's. The checkpoints are removed once the run
+``run.report``, ``run.executor``, ``run.ray`` and the overrides' spelling). ``resume=true`` on the folder of a
+run that did not complete refuses a folder whose ``spec.json`` holds another spec (:class:`ResumeMismatch`, one
+line, exit status 2), reuses the checkpoints whose fingerprint and blocks match the new chunk plan, runs only the
+missing chunks and merges all in chunk order: the files are byte-identical to an uninterrupted run's. The checkpoints are removed once the run
 completed (report included). ``resume=true`` on an empty folder simply runs.
 """
 
@@ -73,7 +73,7 @@ OUTPUT_FILES = ("manifest.json", "spec.json", "outcomes.parquet", "parameters.pa
                 "trajectory_quantiles.parquet", "events.parquet", "summary.json", "report.html")
 HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 #: Run settings that change no result: a resume may differ in them.
-NEUTRAL_SETTINGS = ("resume", "workers", "report")
+NEUTRAL_SETTINGS = ("resume", "workers", "report", "executor", "ray")
 FINAL = ("complete", "failed", "interrupted")
 
 

@@ -360,8 +360,14 @@ def compose_spec(*overrides: str) -> RunSpec:
 
 
 # --- executing -----------------------------------------------------------------------------------------------
-def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -> dict[str, Any]:
+def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None,
+            executor: Any = None) -> dict[str, Any]:
     """Run the experiment and write the run folder; the manifest says how it ended.
+
+    ``executor`` (default: :func:`sim.experiment.choose_executor`, from ``executor=`` and ``workers``) runs the
+    chunks. Chunks that fail on every attempt (``executor=ray`` retries them) end the run ``failed`` with
+    ``failed_chunks`` in the manifest and :class:`sim.experiment.ChunksFailed`; the others are checkpointed, so
+    ``resume=true`` computes only the failed ones.
 
     The run's lifecycle (:mod:`sim.lifecycle`): :func:`check_resources` first (ConfigError if it cannot fit in
     memory); then the folder's lock (another live run there: one line on stderr, :class:`RunFolderBusy`, exit
@@ -378,15 +384,15 @@ def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None) -
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         with FolderLock(run_dir), interruptible():
-            return _execute_locked(spec, run_dir, progress)
+            return _execute_locked(spec, run_dir, progress, executor)
     except RunEnded as exc:
         print(exc.line, file=sys.stderr, flush=True)
         raise
 
 
-def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None) -> dict[str, Any]:
+def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None, executor: Any) -> dict[str, Any]:
     """:func:`execute` with the folder's lock held and the signals caught."""
-    from sim.experiment import chunk_plan, choose_executor, run_experiment
+    from sim.experiment import ChunksFailed, chunk_plan, choose_executor, run_experiment
     from sim.lifecycle import Checkpoints, Manifest, RunInterrupted, own_hydra_files, prepare_folder, \
         recorded_spec
     from sim.results import ParametersWriter, git_commit, package_versions, spec_document, write_json, write_results
@@ -398,12 +404,16 @@ def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None) -> 
     chunks = chunk_plan(spec.run.n_runs, spec.run.chunk_size)
     checkpoints = Checkpoints(run_dir, spec)
     saved = checkpoints.available(chunks) if spec.run.resume else set()
-    executor = choose_executor(spec, max(len(chunks) - len(saved), 1))
+    executor = executor or choose_executor(spec, max(len(chunks) - len(saved), 1))
+    start = getattr(executor, "start", None)
+    if start is not None and len(saved) < len(chunks):
+        start()                                   # Ray: connect first, so the manifest has the cluster's CPUs
     progress_state = {"chunks": len(chunks), "chunks_done": 0, "replicas_done": 0}
     manifest = Manifest(run_dir / "manifest.json", {
         "status": "running", "scenario": spec.about.name, "seed": spec.run.seed, "n_runs": spec.run.n_runs,
         "steps": spec.run.steps, "chunk_size": spec.run.chunk_size, "block_size": 256,
-        "workers": getattr(executor, "workers", 1), "overrides": record.overrides,
+        "workers": getattr(executor, "workers", 1), "executor": _executor_name(executor),
+        "overrides": record.overrides,
         "started": started.isoformat(), "finished": None, "wall_seconds": None, "timings": {},
         "versions": package_versions(), "git_commit": git_commit(),
         "trajectories": {"stored_replicas": min(spec.run.trajectory_replicas, spec.run.n_runs),
@@ -463,6 +473,14 @@ def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None) -> 
         parameters.abort()
         manifest.set(status="interrupted", error="interrupted (KeyboardInterrupt)")
         raise
+    except ChunksFailed as exc:
+        parameters.abort()
+        done = progress_state["chunks_done"]
+        manifest.set(status="failed", error=f"ChunksFailed: {exc}",
+                     failed_chunks=[f.document(spec.run.n_runs) for f in exc.failures])
+        exc.args = (f"{exc}; the run {run_dir} records status failed ({done} of {len(chunks)} chunks done and "
+                    f"checkpointed): compute the failed ones with resume=true hydra.run.dir={run_dir}",)
+        raise
     except BaseException as exc:
         parameters.abort()
         manifest.set(status="failed", error=f"{type(exc).__name__}: {exc}")
@@ -472,6 +490,12 @@ def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None) -> 
         _stamp_finished(manifest, started)
         manifest.update(timings=dict(timings))
         own_hydra_files(run_dir)                  # a command that lost the race for the folder wrote .hydra/
+
+
+def _executor_name(executor: Any) -> str:
+    """The manifest's ``executor``: ray, pool (local processes) or in-process."""
+    name = type(executor).__name__
+    return {"RayExecutor": "ray", "LocalPool": "pool", "InProcess": "in-process"}.get(name, name)
 
 
 def _stamp_finished(manifest: Any, started: datetime) -> None:
@@ -549,9 +573,21 @@ def _mem_available() -> int | None:
     return None
 
 
+def _check_ray_installed() -> None:
+    """ConfigError (one line) when ``executor=ray`` but Ray is not installed (looked up, not imported)."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("executor=ray: Ray is not installed; allowed: executor=local, or install Ray first: "
+                          "pip install -e \".[ray]\"")
+
+
 def check_resources(spec: RunSpec) -> None:
     """Raise ConfigError (one line: the setting that weighs most, the estimate, the available memory) when the
-    run's :func:`estimate_memory` exceeds ``MemAvailable`` (no check where /proc/meminfo is missing)."""
+    run's :func:`estimate_memory` exceeds ``MemAvailable`` (no check where /proc/meminfo is missing), or when
+    ``executor=ray`` and Ray is not installed."""
+    if spec.run.executor == "ray":
+        _check_ray_installed()
     available = _mem_available()
     if available is None:
         return

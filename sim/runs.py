@@ -607,3 +607,11 @@ def load_run(path: str | Path) -> RunData:
     registry = registry_for(spec, [c for c in outcomes.columns if c != "replica"])
     _check_outcomes(p, outcomes, registry, spec, n_runs, steps, len(run.rungs))
     return run
+
+
+if __name__ == "__main__":         # python -m sim.runs list|show|sql: the index of runs (sim.run_index)
+    import sys
+
+    from sim.run_index import main
+
+    sys.exit(main())

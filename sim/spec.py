@@ -93,6 +93,16 @@ class About(Strict):
         return self
 
 
+class RaySettings(Strict):
+    """``ray.*``: where ``executor=ray`` runs its tasks (sim.ray_executor; README "On a Ray cluster")."""
+
+    #: ``null``: a local Ray started for the run (loopback only, ``workers`` CPUs); ``auto`` or ``HOST:PORT``: the
+    #: cluster started there with ``ray start --head``; ``ray://HOST:10001``: through Ray Client.
+    address: str | None = None
+    max_retries: int = Field(default=2, ge=0, le=20)   #: a failed chunk is tried again this many times
+    in_flight: int = Field(default=0, ge=0, le=100_000)  #: chunks submitted at once; 0 = twice the cluster's CPUs
+
+
 class RunSettings(Strict):
     """How the Monte Carlo experiment is run (defaults in ``conf/config.yaml``)."""
 
@@ -106,6 +116,9 @@ class RunSettings(Strict):
     report: bool
     uncertainty: Literal["knowledge", "all"] = "knowledge"
     resume: bool = False      #: finish the run in hydra.run.dir from its checkpoints (sim.lifecycle)
+    #: where the chunks run: ``local`` (in-process, or a pool of ``workers`` processes) or ``ray`` (Ray tasks)
+    executor: Literal["local", "ray"] = "local"
+    ray: RaySettings = RaySettings()
 
     @field_validator("chunk_size")
     @classmethod
