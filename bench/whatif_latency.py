@@ -4,7 +4,7 @@
     python bench/whatif_latency.py --changes 10 --replicas 2000
 
 What a change costs on the page (:meth:`sim.whatif.WhatIf.evaluate`, the call behind every update): a **lever**
-(the mediator, the links, the deal's tolerance, the months) recomputes the scenario only, the status quo under
+(the mediator, the links, the US ultimatum's deadline, the months) recomputes the scenario only, the status quo under
 the same inputs comes from the cache; an **input** recomputes both (they share the inputs). Each change builds
 and validates its spec from the scenario's composed config and simulates ``replicas`` replicas in this process
 (one core). Wall time and this process's CPU time are printed per kind (median over the changes) with their
@@ -41,7 +41,7 @@ def main() -> int:
     print(f"start-up (compose status_quo and grand_bargain, first runs): wall {time.perf_counter() - t0:.2f} s, "
           f"cpu {time.process_time() - c0:.2f} s")
     kinds = {
-        "lever": [Levers(tolerance=8.0 + k, steps=24) for k in range(a.changes)],
+        "lever": [Levers(deadline=1 + k % 6, steps=24) for k in range(a.changes)],
         "input": [Levers()] * a.changes,
     }
     for kind, levers in kinds.items():

@@ -23,7 +23,7 @@ from typing import Any
 from sim.errors import ConfigError
 
 #: Paths the levers set: left out of the inputs (a lever already moves them).
-LEVER_PATHS = ("mechanics.deal.tolerance",)
+LEVER_PATHS: tuple[str, ...] = ()
 N_INPUTS = 6
 DEFAULTS = {"explore": None, "pilot": None, "port": "8050", "host": "127.0.0.1", "replicas": "2000", "seed": None}
 
@@ -70,7 +70,7 @@ def layout(engine: Any, controls: list[InputControl], method: str) -> Any:
     base = engine.config("status_quo")
     actors = list(base.get("actors", {}))
     deal = base.get("mechanics", {}).get("deal", {})
-    tol = deal.get("tolerance", {}) if isinstance(deal.get("tolerance"), dict) else {}
+    deadline = int(deal.get("deadline", 2))
     inputs = []
     for n, c in enumerate(controls):
         kind = "drawn per replica within the range set (both ends together fix it)" if c.drawn else \
@@ -107,10 +107,10 @@ def layout(engine: Any, controls: list[InputControl], method: str) -> Any:
                                + [{"label": a, "value": a} for a in actors if a not in deal.get("parties", [])]),
                 html.Label("Exchange links available"),
                 dcc.Checklist(id="links", options=[], value=[]),
-                html.Label("Deal tolerance (positions this close can sign)"),
-                dcc.Slider(id="tolerance", min=float(tol.get("low", 4)), max=float(tol.get("high", 20)), step=0.5,
-                           value=float(tol.get("mode", 12)), marks=None, tooltip={"placement": "bottom"}),
-                html.Label("Months simulated (the deadline for a deal)"),
+                html.Label("The US ultimatum: months of talks before they count as stalled (the military option)"),
+                dcc.Slider(id="deadline", min=1, max=12, step=1, value=deadline,
+                           marks={m: str(m) for m in (1, 2, 3, 6, 9, 12)}),
+                html.Label("Months simulated"),
                 dcc.Slider(id="steps", min=6, max=48, step=6, value=int(base.get("steps", 24)),
                            marks={m: str(m) for m in range(6, 49, 6)}),
             ], style={"flex": "0 0 360px", "paddingRight": "24px"}),
@@ -197,9 +197,9 @@ def create_app(engine: Any, controls: list[InputControl], method: str) -> Any:
                   Output("rung-figure", "figure"), Output("issues-figure", "figure"), Output("status", "children"),
                   Output("command", "children"),
                   Input("scenario", "value"), Input("mediator", "value"), Input("links", "value"),
-                  Input("tolerance", "value"), Input("steps", "value"),
+                  Input("deadline", "value"), Input("steps", "value"),
                   *[Input(f"input-{n}", "value") for n in range(N_INPUTS)])
-    def _update(scenario: str, mediator: str, links: list[str], tolerance: float, steps: int,
+    def _update(scenario: str, mediator: str, links: list[str], deadline: int, steps: int,
                 *values: Any) -> tuple[Any, ...]:
         settings = []
         for c, v in zip(controls, values):
@@ -210,7 +210,7 @@ def create_app(engine: Any, controls: list[InputControl], method: str) -> Any:
                  .get("links", [])]
         levers = Levers(mediator=None if mediator == "scenario" else mediator,
                         links=tuple(k for k in known if k in (links or [])) if set(links or []) != set(known) else
-                        None, tolerance=float(tolerance), steps=int(steps))
+                        None, deadline=int(deadline), steps=int(steps))
         try:
             ev = engine.evaluate(scenario, settings, levers)
         except ConfigError as exc:

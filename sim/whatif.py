@@ -13,7 +13,7 @@ What the page moves:
   knowledge-base value (drawn per replica) is drawn within the range set (both ends together fix it); a mechanism
   or decision constant (held at its mode) is held at the value set;
 * **levers** (:class:`Levers`) change the scenario only: the mediator (or none), which exchange links are
-  available, the deal's tolerance, the horizon in months (the deadline by which a deal must be signed).
+  available, the US ultimatum's deadline (months before talks count as stalled), the horizon in months.
 
 Both runs share the seed, so replica r sees the same random numbers in both (common random numbers) and the
 differences are paired (:func:`sim.compare.difference`). Results are cached by their overrides: moving a lever
@@ -61,7 +61,7 @@ class Levers:
 
     mediator: str | None = None            #: an actor id, or "none" (mediation off)
     links: tuple[str, ...] | None = None   #: keys of the exchange links kept available
-    tolerance: float | None = None         #: mechanics.deal.tolerance, held at this value
+    deadline: int | None = None            #: mechanics.deal.deadline: months of the US ultimatum
     steps: int | None = None               #: months simulated: the deadline for a deal
 
 
@@ -181,8 +181,8 @@ class WhatIf:
                     out.append("mechanics.exchange.links=[" + ",".join(
                         "{" + ",".join(f"{k}:{v}" for k, v in link.items() if k != "note" and v is not None) + "}"
                         for link in kept) + "]")
-            if levers.tolerance is not None and "deal" in mech:
-                out.append(f"mechanics.deal.tolerance={_num(levers.tolerance)}")
+            if levers.deadline is not None and "deal" in mech:
+                out.append(f"mechanics.deal.deadline={int(levers.deadline)}")
             if levers.steps is not None:
                 out.append(f"steps={int(levers.steps)}")
         return out

@@ -26,7 +26,7 @@ def engine() -> WhatIf:
 def test_the_page_computes_what_the_command_line_computes(engine):
     settings = [InputSetting("actors.us.salience.ukraine_support", 20, 30, True),
                 InputSetting("mechanics.exchange.trust_floor", 0.15, 0.15, False)]
-    levers = Levers(mediator="none", tolerance=9.0, steps=12)
+    levers = Levers(mediator="none", deadline=4, steps=12)
     ev = engine.evaluate("grand_bargain", settings, levers)
     lines = engine.overrides("grand_bargain", settings, levers)
     assert "mechanics.mediation.enabled=false" in lines and "steps=12" in lines
@@ -35,7 +35,7 @@ def test_the_page_computes_what_the_command_line_computes(engine):
     for name, column in chunk.outcomes.items():
         assert np.array_equal(column, ev.scenario.columns[name]), name
     assert ev.computed == 2 * REPLICAS and ev.rows[0]["paired"]
-    again = engine.evaluate("grand_bargain", settings, Levers(mediator="none", tolerance=9.0, steps=24))
+    again = engine.evaluate("grand_bargain", settings, Levers(mediator="none", deadline=4, steps=24))
     assert again.computed == REPLICAS                       # a lever moved: the status quo came from the cache
 
 
