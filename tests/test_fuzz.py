@@ -39,7 +39,7 @@ FIXED = {"n_runs", "steps", "report", "workers", "chunk_size", "trajectory_repli
 _PHASES = [Phase.explicit, Phase.reuse, Phase.generate]
 FAST = settings(max_examples=15, deadline=None, derandomize=True, database=None, phases=_PHASES,
                 suppress_health_check=list(HealthCheck))
-SLOW = settings(max_examples=300, deadline=None, database=None, phases=_PHASES,
+SLOW = settings(max_examples=60, deadline=None, database=None, phases=_PHASES,
                 suppress_health_check=list(HealthCheck))
 
 
