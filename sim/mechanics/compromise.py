@@ -48,8 +48,7 @@ class Compromise(Mechanism[CompromiseSpec]):
 
     @classmethod
     def outcomes(cls, section: CompromiseSpec, index: Index) -> list[Outcome]:
-        owned = {i for role, ids in index.roles.items() if role.endswith("_issue") or role == "nuclear.issue"
-                 for i in ids}
+        owned = state_issues(index)
         return [Outcome(names.issue_outcome(iid), "quantity",
                         f"{index.issue_labels[iid]}: " + ("in force" if iid in owned else "bargained outcome"),
                         _issue(k), "issues") for k, iid in enumerate(index.issues)]
@@ -59,9 +58,14 @@ class Compromise(Mechanism[CompromiseSpec]):
         world.in_force[self.free] = world.outcome[self.free]
 
     def prepare(self, world: World) -> None:
-        owned = {i for role, ids in self.index.roles.items() if role.endswith("_issue") or role == "nuclear.issue"
-                 for i in ids}
+        owned = state_issues(self.index)
         self.free = [k for k, iid in enumerate(self.index.issues) if iid not in owned]
+
+
+def state_issues(index: Index) -> set[str]:
+    """The issues a world-state mechanism owns (its roles ``*_issue`` / ``nuclear.issue``): their outcome is what is
+    in force, not the bargained outcome."""
+    return {i for role, ids in index.roles.items() if role.endswith("_issue") or role == "nuclear.issue" for i in ids}
 
 
 def _issue(k: int) -> Callable[[World], np.ndarray]:
