@@ -119,6 +119,19 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _parquet_view(con: duckdb.DuckDBPyConnection, view: str, key: str, files: list[Path],
+                  empty_columns: dict[str, str] | None = None) -> None:
+    """A view ``view`` over parquet ``files`` (one folder each, named in column ``key``); empty if none."""
+    if files:
+        name = files[0].name
+        listing = ", ".join(_quote(f) for f in files)
+        con.execute(f"create view {view} as select regexp_replace(filename, '/{name}$', '') as {key}, "
+                    f"* exclude (filename) from read_parquet([{listing}], filename=true, union_by_name=true)")
+    else:
+        extra = "".join(f", null::{typ} as {col}" for col, typ in (empty_columns or {}).items())
+        con.execute(f"create view {view} as select null::varchar as {key}{extra} where false")
+
+
 def open_index(roots: Iterable[str | Path]) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the table ``runs`` and the views ``outcomes`` and ``sweeps`` (module doc)."""
     import duckdb
@@ -131,20 +144,10 @@ def open_index(roots: Iterable[str | Path]) -> duckdb.DuckDBPyConnection:
     con.unregister("_index")
     files = [Path(p) / "outcomes.parquet" for p, st in zip(table["path"], table["status"])
              if st == "complete" and (Path(p) / "outcomes.parquet").is_file()]
-    if files:
-        listing = ", ".join(_quote(f) for f in files)
-        con.execute(f"create view outcomes as select regexp_replace(filename, '/outcomes.parquet$', '') as path, "
-                    f"* exclude (filename) from read_parquet([{listing}], filename=true, union_by_name=true)")
-    else:
-        con.execute("create view outcomes as select null::varchar as path, null::bigint as replica where false")
+    _parquet_view(con, "outcomes", "path", files, {"replica": "bigint"})
     sweeps = sorted({Path(p) / "sweep.parquet" for p in table["sweep"].dropna()
                      if (Path(p) / "sweep.parquet").is_file()})
-    if sweeps:
-        listing = ", ".join(_quote(f) for f in sweeps)
-        con.execute(f"create view sweeps as select regexp_replace(filename, '/sweep.parquet$', '') as sweep, "
-                    f"* exclude (filename) from read_parquet([{listing}], filename=true, union_by_name=true)")
-    else:
-        con.execute("create view sweeps as select null::varchar as sweep where false")
+    _parquet_view(con, "sweeps", "sweep", sweeps)
     return con
 
 
