@@ -174,7 +174,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         (out / "backtest.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         backtest.reliability_figure(doc, out / "reliability.html")
         if args.reports:
-            for path in backtest.write_case_reports(cases, out / "cases", n_runs=args.n_runs, seed=args.seed):
+            for path in backtest.write_case_reports(cases, out / "cases", n_runs=args.n_runs, seed=args.seed,
+                                                    data_dir=args.data, climatology_group=args.climatology):
                 if say:
                     say(f"wrote {path / 'report.html'}")
     if args.json:
