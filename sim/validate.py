@@ -2,7 +2,9 @@
 
 - ``deu3 --split dev|test``: forecasts of the DEU III EU legislative outcomes with the bargaining core, scored
   against the salience-weighted mean on the same issues (MAE, median AE, interval coverage, CRPS, proposal
-  bootstrap 95 % CIs); ``--out`` writes one row per issue.
+  bootstrap 95 % CIs), then the frozen split-conformal intervals (``sim.validation.conformal``: on dev their
+  grouped cross-validated coverage, on test their coverage calibrated on all of dev); ``--out`` writes one row
+  per issue; ``--split dev --conformal`` compares the interval methods by cross-validation within dev.
 - ``bdm1994``: the emission-standards replication of Bueno de Mesquita (1994) / Scholz et al. (2011).
 - ``icb``: International Crisis Behavior base rates of war, serious clashes and compromise.
 - ``backtest``: the dated cases of ``scenarios/cases`` forecast by the engine, by ICB climatology and by

@@ -114,3 +114,15 @@ def test_holdout_calibrates_on_one_set_and_scores_another():
     assert calib.n_groups == 300 and set(calib.q) == {0.5, 0.9} and calib.q[0.9] > calib.q[0.5]
     assert row["cover90"] == pytest.approx(0.9, abs=0.06) and row["cover50"] == pytest.approx(0.5, abs=0.08)
     assert row["width90_lo"] <= row["width90"] <= row["width90_hi"]
+
+
+def test_cli_conformal_comparison_is_dev_only(capsys):
+    from sim import validate
+
+    assert validate.main(["deu3", "--split", "test", "--conformal"]) == 2        # refused before any forecast
+    assert validate.main(["deu3", "--split", "dev", "--conformal", "--limit", "60", "--n-runs", "8",
+                          "--n-boot", "20"]) == 0
+    out = capsys.readouterr().out
+    for m in cf.CANDIDATES:
+        assert m.name in out
+    assert f"frozen: {cf.FROZEN_CONFORMAL.name}" in out
