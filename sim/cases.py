@@ -68,6 +68,38 @@ def months_between(start: date, end: date) -> float:
     return (end - start).days / DAYS_PER_MONTH
 
 
+def last_day(start: date, months: float) -> date:
+    """The last calendar day that is still within ``months`` of ``start`` under :meth:`Case.event_step`'s rule
+    (an event ``d`` days after the baseline is in month ``floor(d / (365.25 / 12))``, 0-based)."""
+    from datetime import timedelta
+
+    return start + timedelta(days=math.ceil(months * DAYS_PER_MONTH) - 1)
+
+
+_WITHIN = re.compile(r"\s*within \d+ months?")
+_PARTICIPLE = re.compile(r"\b(signed|closed|reached|snapped back|put)\b")
+
+
+def dated_text(q: Question, baseline: date) -> str:
+    """The question as a dated forecasting question: "Does X happen within 1 month?" -> "Will X happen by
+    2024-05-02?"; a timing question gets its window in dates. The case file's own text is kept otherwise."""
+    end = last_day(baseline, q.within_months).isoformat()
+    text = q.text.strip()
+    if q.kind == "timing":
+        return (f"{text.rstrip('?')}? Counted in months from {baseline.isoformat()}; "
+                f"no event by {end} counts as {q.within_months}.")
+    if not _WITHIN.search(text):
+        return f"{text.rstrip('?')} (between {baseline.isoformat()} and {end})?"
+    body = _WITHIN.sub(f" by {end}", text)
+    for aux, repl in (("Does ", "Will "), ("Do ", "Will "), ("Is ", "Will "), ("Are ", "Will ")):
+        if body.startswith(aux):
+            body = repl + body[len(aux):]
+            if aux in ("Is ", "Are "):                      # "Is a deal signed" -> "Will a deal be signed"
+                body = _PARTICIPLE.sub(lambda m: "be " + m.group(1), body, count=1)
+            break
+    return body
+
+
 @dataclass(frozen=True)
 class CaseSource:
     """A checked source: a cited public page, or an assumption with its reason."""

@@ -2,7 +2,9 @@
 
 - ``deu3 --split dev|test``: forecasts of the DEU III EU legislative outcomes with the bargaining core, scored
   against the salience-weighted mean on the same issues (MAE, median AE, interval coverage, CRPS, proposal
-  bootstrap 95 % CIs); ``--out`` writes one row per issue.
+  bootstrap 95 % CIs), then the frozen split-conformal intervals (``sim.validation.conformal``: on dev their
+  grouped cross-validated coverage, on test their coverage calibrated on all of dev); ``--out`` writes one row
+  per issue; ``--split dev --conformal`` compares the interval methods by cross-validation within dev.
 - ``bdm1994``: the emission-standards replication of Bueno de Mesquita (1994) / Scholz et al. (2011).
 - ``icb``: International Crisis Behavior base rates of war, serious clashes and compromise.
 - ``backtest``: the dated cases of ``scenarios/cases`` forecast by the engine, by ICB climatology and by
@@ -50,6 +52,19 @@ def cmd_deu3(args: argparse.Namespace) -> int:
             print(f"{model}: best residual scale {best['scale']:.0f} (coverage {best['coverage50']:.3f} / "
                   f"{best['coverage90']:.3f}, CRPS {best['crps']:.3f})")
         return 0
+    if args.conformal:
+        if args.split != "dev":
+            print("--conformal is for the dev split only (the test split is looked at once, without it)",
+                  file=sys.stderr)
+            return 2
+        from sim.validation import conformal
+
+        tab = conformal.compare_on_dev(issues, cfg, n_runs=args.n_runs, seed=args.seed, n_boot=args.n_boot)
+        print(f"DEU III dev: {len(issues)} issues; 10-fold cross-validation within dev, folds keep proposals "
+              f"together; 95 % CIs resample proposals; int. score = mean of the 50 % and 90 % interval scores")
+        print(conformal.format_rows(tab))
+        print(f"frozen: {conformal.FROZEN_CONFORMAL.name}")
+        return 0
     t0 = time.perf_counter()
     fc = deu3.forecast(issues, cfg, n_runs=args.n_runs, seed=args.seed)
     elapsed = time.perf_counter() - t0
@@ -63,9 +78,31 @@ def cmd_deu3(args: argparse.Namespace) -> int:
     print("configuration: " + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()))
     print("engine: the bargaining core (sim.mechanics.bargaining.simulate); baseline: salience-weighted mean")
     print(_fmt_metrics(metrics))
+    _conformal_lines(args, cfg, issues, fc)
     if args.out:
         print(f"wrote {args.out}")
     return 0
+
+
+def _conformal_lines(args: argparse.Namespace, cfg: deu3.Deu3Config, issues, fc: deu3.Forecasts) -> None:
+    """The frozen split-conformal intervals (sim.validation.conformal): on test calibrated on all of dev; on dev
+    cross-validated within dev (folds keep proposals together)."""
+    from sim.validation import conformal
+
+    method = conformal.FROZEN_CONFORMAL
+    if args.split == "test":
+        dev = load_deu3(args.data).split("dev")
+        dev_fc = deu3.forecast(dev, cfg, n_runs=args.n_runs, seed=args.seed)
+        calib, row = conformal.holdout(dev_fc, fc, method, n_boot=args.n_boot, seed=args.seed)
+        print(f"\nsplit-conformal intervals ({method.name}), calibrated on all {calib.n_issues} dev issues "
+              f"({calib.n_groups} proposals), Q = " + ", ".join(f"{v:.3f} at {k:.0%}" for k, v in calib.q.items())
+              + f"; coverage on the {len(issues)} {args.split} issues:")
+    else:
+        res = conformal.cross_validate(conformal.inputs_from(fc), method, k=10, seed=0)
+        row = conformal.summarise(method.name, res, fc.prnr, n_boot=args.n_boot, seed=args.seed)
+        print(f"\nsplit-conformal intervals ({method.name}), 10-fold cross-validation within {args.split} "
+              "(folds keep proposals together):")
+    print(conformal.format_rows(pd.DataFrame([row])))
 
 
 def cmd_bdm1994(args: argparse.Namespace) -> int:
@@ -139,7 +176,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         (out / "backtest.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         backtest.reliability_figure(doc, out / "reliability.html")
         if args.reports:
-            for path in backtest.write_case_reports(cases, out / "cases", n_runs=args.n_runs, seed=args.seed):
+            for path in backtest.write_case_reports(cases, out / "cases", n_runs=args.n_runs, seed=args.seed,
+                                                    data_dir=args.data, climatology_group=args.climatology):
                 if say:
                     say(f"wrote {path / 'report.html'}")
     if args.json:
@@ -175,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of proposals")
     d.add_argument("--calibrate", action="store_true",
                    help="dev only: scan the residual noise scale for 50 %% / 90 %% coverage, print, exit")
+    d.add_argument("--conformal", action="store_true",
+                   help="dev only: compare split-conformal interval methods by grouped cross-validation, print, exit")
     d.set_defaults(func=cmd_deu3)
     b = sub.add_parser("bdm1994", help="emission-standards replication")
     b.add_argument("--json", action="store_true")

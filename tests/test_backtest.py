@@ -260,3 +260,53 @@ def test_climatology_groups_have_a_duration():
     assert bt.load_climatology().n_crises == 20
     with pytest.raises(ValueError, match="unknown ICB group"):
         bt.load_climatology(group="nowhere")
+
+
+# --- the case report (an analyst's forecast of the crisis) --------------------------------------------------------
+def test_dated_questions_and_their_last_day():
+    from sim.cases import dated_text, last_day
+
+    base = date(2024, 4, 2)
+    assert last_day(base, 1) == date(2024, 5, 2)           # day 30 is in month 0, day 31 (30.44 months) is not
+    case = load_case(APRIL)
+    assert case.event_step("first_strike") == 0            # 13 April: 11 days after the baseline
+    q = {q.id: q for q in case.questions}
+    assert dated_text(q["strike_1m"], base) == ("Will a direct interstate strike between Iran and Israel (or the US) "
+                                                "happen by 2024-05-02?")
+    assert dated_text(q["deal_6m"], base) == "Will a US–Iran nuclear deal be signed by 2024-10-01?"
+    assert "2024-04-02" in dated_text(q["strike_when"], base) and "2024-10-01" in dated_text(q["strike_when"], base)
+    odd = Question(id="x", text="Anything at all?", event="war", kind="binary", within_months=2)
+    assert dated_text(odd, base) == "Anything at all (between 2024-04-02 and 2024-06-01)?"
+
+
+def test_case_report_reads_as_a_dated_forecast(tmp_path):
+    from sim.report.case import long_date
+
+    case = load_case(APRIL)
+    (run_dir,) = bt.write_case_reports([case], tmp_path, n_runs=300, seed=7)
+    doc = json.loads((run_dir / "case.json").read_text(encoding="utf-8"))
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    first = next(q for q in doc["questions"] if q["id"] == "strike_1m")
+    # the probability is the run's own: share of its replicas with a strike in month 0, with its MC error
+    import pandas as pd
+
+    steps = pd.read_parquet(run_dir / "outcomes.parquet")["first_strike_step"].astype("Float64").fillna(-1)
+    assert first["engine"]["p"] == pytest.approx(float((steps == 1).mean()))
+    assert first["engine"]["se"] == pytest.approx(math.sqrt(first["p"] * (1 - first["p"]) / 300))
+    top, _ = html.split('id="probabilities"', 1)     # the case's forecast comes before the run report's sections
+    assert "Will a direct interstate strike between Iran and Israel (or the US) happen by 2024-05-02?" in top
+    assert f"{100 * first['p']:.1f} % ± {100 * first['engine']['se']:.1f}" in top     # engine ± MC error
+    assert f"{100 * first['climatology']['p']:.1f} %" in top and "99.0 %" in top      # the baselines
+    assert "Yes</strong> — 13 April 2024" in top and "axios.com/2024/04/13/iran-israel-attack" in top  # outcome
+    assert f"Brier {first['engine']['brier']:.3f}" in top                             # the scores
+    assert f"Knowledge as of {long_date('2024-04-02')}" in top and "TRT World, 2024-04-02" in top
+    assert all(k["date"] is None or k["date"] <= "2024-04-02" for k in doc["knowledge"])
+    assert doc["curves"]["first_strike"]["month_end"][0] == "2024-05-02"
+    # an ordinary run's report has no forecast section
+    from sim.report.page import Page
+    from sim.report.case import case_section
+    from sim.runs import load_run
+
+    (run_dir / "case.json").unlink()
+    page = Page("x")
+    assert case_section(page, load_run(run_dir)) is False and page.blocks == []

@@ -206,6 +206,9 @@ def build_run_page(run: RunData) -> Page:
     """Assemble the report page of one run (no file written)."""
     page = Page(f"Run report: {run.scenario_name}")
     _header(page, run)
+    from sim.report.case import case_section
+
+    case_section(page, run)                  # a backtest case's forecast (sim/report/case.py); other runs: nothing
     _key_facts(page, run)
     _changes(page, run)
     _distributions(page, run)

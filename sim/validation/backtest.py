@@ -243,6 +243,27 @@ def _score(f: Forecast | None, q: Question, y: float) -> dict[str, Any] | None:
     return out
 
 
+def question_scores(case: Case, run: EngineRun, clim: Climatology) -> list[dict[str, Any]]:
+    """Every question of ``case`` with its outcome and the three forecasters' probabilities and scores (the
+    ``questions`` of a case in ``backtest.json``); the engine's entry has its Monte Carlo standard error ``se``."""
+    from sim.cases import dated_text, last_day
+
+    qs: list[dict[str, Any]] = []
+    h = case.horizon_months
+    for q in case.questions:
+        y = case.outcome(q)
+        f = {"engine": engine_forecast(run, q, h), "climatology": climatology_forecast(clim, q, h),
+             "persistence": persistence_forecast(case, q, h)}
+        scored = {k: _score(v, q, y) for k, v in f.items()}
+        eng = scored["engine"]
+        if eng is not None:
+            eng["se"] = float(np.sqrt(eng["p"] * (1.0 - eng["p"]) / run.n_runs))
+        qs.append({"id": q.id, "text": q.text, "dated_text": dated_text(q, case.baseline),
+                   "by": last_day(case.baseline, q.within_months).isoformat(), "event": q.event, "kind": q.kind,
+                   "within_months": q.within_months, "outcome": y, "p": None if eng is None else eng["p"], **scored})
+    return qs
+
+
 def loco_blend(rows: list[dict[str, Any]], grid: np.ndarray | None = None) -> dict[str, Any]:
     """Blend ``w · engine + (1 - w) · climatology`` on binary questions, ``w`` fitted leave-one-case-out.
 
@@ -319,17 +340,10 @@ def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_b
         run = run_engine(case, n_runs=n_runs, seed=seed)
         if progress:
             progress(f"{case.name}: {n_runs} replicas × {case.horizon_months} months in {run.seconds:.1f} s")
-        qs: list[dict[str, Any]] = []
-        for q in case.questions:
-            y = case.outcome(q)
-            h = case.horizon_months
-            f = {"engine": engine_forecast(run, q, h), "climatology": climatology_forecast(clim, q, h),
-                 "persistence": persistence_forecast(case, q, h)}
-            scored = {k: _score(v, q, y) for k, v in f.items()}
-            eng = scored["engine"]
-            qs.append({"id": q.id, "text": q.text, "event": q.event, "kind": q.kind, "within_months": q.within_months,
-                       "outcome": y, "p": None if eng is None else eng["p"], **scored})
-            rows.append({"case": case.name, "q": q.id, "kind": q.kind, "y": y, "scored": scored})
+        qs = question_scores(case, run, clim)
+        for q in qs:
+            rows.append({"case": case.name, "q": q["id"], "kind": q["kind"], "y": q["outcome"],
+                         "scored": {k: q[k] for k in FORECASTERS}})
         doc_cases.append({"name": case.name, "title": case.title, "baseline": case.baseline.isoformat(),
                           "horizon_months": case.horizon_months, "n_sources": len(case.sources),
                           "n_assumptions": sum(s.assumption for s in case.sources.values()), "questions": qs})
@@ -428,15 +442,99 @@ def reliability_figure(doc: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def write_case_reports(cases: list[Case], folder: Path, *, n_runs: int, seed: int) -> list[Path]:
-    """A run folder with its report (``report.html``, like any run's) for each case: ``folder/<case>/``."""
+def engine_run_from_folder(run_dir: Path) -> EngineRun:
+    """The :class:`EngineRun` of a finished run folder (its outcomes, stored rung trajectories and registry)."""
+    from sim.runs import load_run
+
+    run = load_run(run_dir)
+    cols = {c: run.outcomes[c].to_numpy() for c in run.outcomes.columns}
+    for c in cols:                                    # a step stored as missing (never happened) is -1 in memory
+        if c.endswith("_step"):
+            cols[c] = run.outcomes[c].astype("Float64").fillna(-1).to_numpy(dtype=float)
+    tr = run.trajectories
+    rung = (tr.pivot(index="step", columns="replica", values="escalation").to_numpy() if not tr.empty
+            else np.zeros((0, len(run.outcomes))))
+    return EngineRun(columns=cols, rung=rung, registry={str(r["name"]) for r in run.registry},
+                     n_runs=len(run.outcomes), seconds=0.0)
+
+
+def _raw_value(case: Case, dotted: str) -> str:
+    """The value a case file sets at ``dotted`` (``knowledge.actors.iran.resolve``), as text."""
+    from sim.yamlio import load_yaml
+
+    if case.path is None:
+        return ""
+    node: Any = load_yaml(case.path)
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return ""
+        node = node[part]
+    if not isinstance(node, dict):
+        return str(node)
+    if "value" in node:
+        return str(node["value"])
+    if {"low", "mode", "high"} <= set(node):
+        return f"{node['mode']:g} (range {node['low']:g}–{node['high']:g})"
+    return ""
+
+
+def _source_doc(src: Any) -> dict[str, Any]:
+    return {"title": src.title, "site": src.site, "date": src.date.isoformat() if src.date else None, "url": src.url,
+            "where": src.where, "why": src.why, "assumption": src.assumption}
+
+
+def case_document(case: Case, run: EngineRun, clim: Climatology, seed: int | None = None) -> dict[str, Any]:
+    """Everything a case's report shows above the run report (``case.json`` in its run folder): the dated
+    questions with the three forecasters' probabilities, the outcomes with their sources, the scores, the engine's
+    and climatology's cumulative probability of each event by calendar month, and the knowledge base as of the
+    baseline with its sources' dates. Read by :mod:`sim.report.case`."""
+    from sim.cases import EVENTS, last_day
+
+    h = case.horizon_months
+    curves: dict[str, Any] = {}
+    for ev in sorted({q.event for q in case.questions}, key=EVENTS.index):
+        steps, how = run.event_steps(ev)
+        metric = ICB_METRIC.get(ev)
+        months = range(h)
+        curves[ev] = {
+            "month_end": [last_day(case.baseline, m + 1).isoformat() for m in months],
+            "engine": None if steps is None else [float(np.mean((steps >= 0) & (steps <= m))) for m in months],
+            "climatology": (None if metric is None else
+                            [clim.rates[metric] * min(1.0, (m + 1) / clim.duration_months) for m in months]),
+            "how": how}
+    resolution = {ev: {"date": r.date.isoformat() if r.date else None, "note": r.note,
+                       "sources": [_source_doc(s) for s in r.sources]} for ev, r in case.resolution.items()}
+    knowledge = [{"path": k, "value": _raw_value(case, k), **_source_doc(src)} for k, src in case.sources.items()]
+    return {"name": case.name, "title": case.title, "baseline": case.baseline.isoformat(), "horizon_months": h,
+            "end": last_day(case.baseline, h).isoformat(), "description": case.description, "n_runs": run.n_runs,
+            "seed": seed, "questions": question_scores(case, run, clim), "curves": curves, "resolution": resolution,
+            "knowledge": knowledge,
+            "climatology": {"group": clim.group, "rates": clim.rates, "duration_months": clim.duration_months,
+                            "n_crises": clim.n_crises}}
+
+
+#: The file of a case's run folder that makes its report a case report (:mod:`sim.report.case`).
+CASE_FILE = "case.json"
+
+
+def write_case_reports(cases: list[Case], folder: Path, *, n_runs: int, seed: int, data_dir: Path | None = None,
+                       climatology_group: str = CLIMATOLOGY_GROUP) -> list[Path]:
+    """A run folder with its report (``report.html``, like any run's) for each case: ``folder/<case>/``; the
+    report opens with the case's forecast (:func:`case_document`, written to ``case.json`` first)."""
+    import json
+
+    from sim.report.run_report import render_run_report
     from sim.run import execute
 
+    clim = load_climatology(data_dir, climatology_group)
     out = []
     for case in cases:
-        spec = case_spec(case, n_runs, seed, report=True, event_replicas=50)
-        res = execute(spec, Path(folder) / case.name)
-        out.append(Path(res["run_dir"]))
+        spec = case_spec(case, n_runs, seed, report=False, event_replicas=50)
+        run_dir = Path(execute(spec, Path(folder) / case.name)["run_dir"])
+        doc = case_document(case, engine_run_from_folder(run_dir), clim, seed=seed)
+        (run_dir / CASE_FILE).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        render_run_report(run_dir)
+        out.append(run_dir)
     return out
 
 
