@@ -150,13 +150,10 @@ def _run(registry: set[str], columns: dict[str, np.ndarray]) -> bt.EngineRun:
     return bt.EngineRun(columns=columns, rung=rung, registry=registry, n_runs=3, seconds=0.0)
 
 
-def test_event_mapping_falls_back_to_todays_outcomes():
-    run = _run({"deal_step", "war"}, {"deal_step": np.array([-1, 1, 3])})
-    steps, how = run.event_steps("first_strike")
-    assert how.startswith("fallback") and steps.tolist() == [1, -1, 0]
-    assert run.event_steps("war")[0].tolist() == [2, -1, -1]
-    assert run.event_steps("deal_signed")[0].tolist() == [-1, 0, 2]   # today's deal_step is 1-based
-    assert run.event_steps("snapback") == (None, "no engine outcome")
+def test_an_event_whose_outcome_is_not_registered_is_not_answered():
+    run = _run({"deal_signed_step"}, {"deal_signed_step": np.array([-1, 1, 3])})
+    assert run.event_steps("first_strike") == (None, "no engine outcome")
+    assert run.event_steps("deal_signed")[0].tolist() == [-1, 0, 2]   # the engine's steps are 1-based
 
 
 def test_event_mapping_uses_model2_outcomes_when_registered():

@@ -41,29 +41,15 @@ FORECASTERS = ("engine", "climatology", "persistence")
 
 
 # --- the engine's outcomes -------------------------------------------------------------------------------------
-def _rung_step(threshold: int) -> Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray]:
-    def first(cols: dict[str, np.ndarray], rung: np.ndarray) -> np.ndarray:
-        hit = rung[1:] >= threshold                       # (T, R): rung after month t+1 (row 0 is the start)
-        return np.where(hit.any(axis=0), hit.argmax(axis=0), -1)
-    return first
-
-
-def _deal_step(cols: dict[str, np.ndarray], rung: np.ndarray) -> np.ndarray:
-    s = cols["deal_step"].astype(int)                     # today's deal_step: the 1-based month of signing
-    return np.where(s >= 1, s - 1, -1)
-
-
-#: event → (Model 2's outcome name (1-based month of the first occurrence, -1 if none; read as 0-based months
-#: after the baseline), a fallback or None). When the run's registry lists the first name it is used; otherwise the fallback computes the same
-#: 0-based month from what the engine has today: the rung trajectory (first month after the baseline at rung >= 4:
-#: strikes; at rung 6: war) and ``deal_step``. Snapback, Hormuz and sanctions have no fallback (not answered).
-EVENT_OUTCOMES: dict[str, tuple[str, Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray] | None]] = {
-    "first_strike": ("first_strike_step", _rung_step(4)),
-    "war": ("war_step", _rung_step(6)),
-    "deal_signed": ("deal_signed_step", _deal_step),
-    "snapback": ("snapback_step", None),
-    "hormuz_closed": ("hormuz_closed_step", None),
-    "new_sanctions": ("new_sanctions_step", None),
+#: event → Model 2's outcome name: the 1-based month of the first occurrence (-1 if none), read as 0-based months
+#: after the baseline. A run whose registry lacks the name (its mechanism is switched off) does not answer.
+EVENT_OUTCOMES: dict[str, str] = {
+    "first_strike": "first_strike_step",
+    "war": "war_step",
+    "deal_signed": "deal_signed_step",
+    "snapback": "snapback_step",
+    "hormuz_closed": "hormuz_closed_step",
+    "new_sanctions": "new_sanctions_step",
 }
 
 
@@ -79,13 +65,11 @@ class EngineRun:
 
     def event_steps(self, event: str) -> tuple[np.ndarray | None, str]:
         """Per-replica 0-based month of the event (-1: not within the run) and which outcome gave it."""
-        name, fallback = EVENT_OUTCOMES[event]
-        if name in self.registry:                        # the engine's steps are 1-based months, -1 none
-            s = self.columns[name].astype(int)
-            return np.where(s >= 1, s - 1, -1), name
-        if fallback is None:
+        name = EVENT_OUTCOMES[event]
+        if name not in self.registry:
             return None, "no engine outcome"
-        return fallback(self.columns, self.rung), f"fallback for {name}"
+        s = self.columns[name].astype(int)               # the engine's steps are 1-based months, -1 none
+        return np.where(s >= 1, s - 1, -1), name
 
 
 _BASE: list[dict[str, Any]] = []
