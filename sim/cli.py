@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import ConfigError, closest, show
 from sim.run import CLOCK, CONF_DIR, broken_scenarios, check_resources, compose_config, display, mark, \
-    register_configs, scenario_dir, scenario_names, spec_from_config
+    knowledge_names, register_configs, scenario_dir, scenario_names, spec_from_config
 from sim.yamlio import INTERPOLATION
 
 if TYPE_CHECKING:   # Hydra and OmegaConf are imported in main(), where Ctrl-C is told in one line
@@ -116,7 +116,7 @@ _GROUPS = ("scenario", "knowledge")
 
 
 def _group_choices(group: str) -> list[str]:
-    return scenario_names() if group == "scenario" else ["baseline"]
+    return scenario_names() if group == "scenario" else knowledge_names()
 
 
 def _check_choice(line: str, group: str, value: Any) -> None:
