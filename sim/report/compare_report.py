@@ -114,6 +114,7 @@ def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence
             ]
             fig.add_trace(go.Scatter(
                 x=d["estimate"], y=ys, mode="markers", name=labels[i], legendgroup=str(i), showlegend=row == 1,
+                orientation="h", offsetgroup=str(i), alignmentgroup="forest",   # dodged: no run hides another
                 marker={"color": color(i), "size": 10, "symbol": "circle" if d["paired"].all() else "diamond-open"},
                 error_x={"type": "data", "symmetric": False, "array": (d["high"] - d["estimate"]).tolist(),
                          "arrayminus": (d["estimate"] - d["low"]).tolist(), "color": color(i), "thickness": 2},

@@ -139,7 +139,12 @@ def zoomed(values: list[np.ndarray], full: tuple[float, float], pad: float = 0.1
     span = max(hi - lo, (full[1] - full[0]) / 10)
     mid = (lo + hi) / 2
     lo, hi = mid - span / 2 * (1 + 2 * pad), mid + span / 2 * (1 + 2 * pad)
-    return [max(lo, full[0] - 0.02 * (full[1] - full[0])), min(hi, full[1] + 0.02 * (full[1] - full[0]))]
+    edge_lo, edge_hi = full[0] - 0.02 * (full[1] - full[0]), full[1] + 0.02 * (full[1] - full[0])
+    if lo < edge_lo:                          # slide the window inside the scale, keeping its height
+        lo, hi = edge_lo, min(hi + edge_lo - lo, edge_hi)
+    if hi > edge_hi:
+        lo, hi = max(lo - (hi - edge_hi), edge_lo), edge_hi
+    return [lo, hi]
 
 
 def add_context(fig: go.Figure, row: int, window: list[float], values: np.ndarray, full: tuple[float, float],
