@@ -327,3 +327,19 @@ def test_with_china_knowledge_runs_and_its_new_actor_shows_on_the_report(tmp_pat
     text = render_run_report(run.path).read_text()
     assert "China · capability" in text and "new: not in the baseline" in text
     assert "<td>{}</td>" not in text
+
+
+def test_an_exchange_during_a_regional_war_is_told_as_a_shift_of_declared_positions(tmp_path: Path) -> None:
+    from sim.report.stories import _event_text
+    from sim.runs import load_run
+
+    run = load_run(make_run(tmp_path / "r", n=20))
+    label = run.issue(run.issue_ids[-1])["label"]
+    row = pd.Series({"rung_before": 6, "rung_after": 6, "actor": run.actor_ids[0], "event": "exchange",
+                     "description": f"{run.actor_name(run.actor_ids[0])} concedes on {label} for Iran's move"})
+    text = _event_text(run, row)
+    assert "softens its declared position on" in text and "concedes" not in text
+    assert "declared positions only, while the regional war goes on" in text
+    row2 = row.copy()
+    row2["rung_before"], row2["rung_after"] = 2, 2
+    assert "regional war" not in _event_text(run, row2)
