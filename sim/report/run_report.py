@@ -193,7 +193,8 @@ def _changes(page: Page, run: RunData) -> None:
     rows = []
     for ch in scen.get("changes") or []:
         src: dict[str, Any] = ch.get("source") or {}
-        where = f"{src.get('seed', '–')}" + (f": “{src['where']}”" if src.get("where") else "")
+        where = (f"{src.get('seed', '–')}" + (f": “{src['where']}”" if src.get("where") else "")
+                 + (f": {src['cite']}" if src.get("cite") else ""))
         base = value_text(ch["baseline"]) if ch.get("baseline") else "– (new: not in the baseline)"
         rows.append((pretty_path(ch.get("path", ""), run.spec), ch.get("path", ""), base,
                      value_text(ch.get("value")), where, src.get("why", "")))
