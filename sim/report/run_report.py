@@ -66,8 +66,9 @@ def _key_facts(page: Page, run: RunData) -> None:
         if name == names.DEAL_SIGNED_STEP and run.has(names.DEAL_STEP):
             continue                                 # the same month under the world-state outcomes' name
         t = run.timing(name)
-        if t.get("median") is not None:
-            med = int(round(float(t["median"])))
+        median = t.get("median")
+        if median is not None:
+            med = int(round(float(median)))
             facts.append(f"Median {run.label(name)}, among replicas where it happened: month {med} "
                          f"({headline.month_name(start, med)}; middle half between months {num(t.get('q25'), 0)} "
                          f"and {num(t.get('q75'), 0)}).")
@@ -95,7 +96,7 @@ def _by_horizon(page: Page, run: RunData) -> None:
     rows = []
     for column, part in table.groupby("column", sort=False):
         what = str(part["what"].iloc[0])
-        rows.append([f"P({what} by …)", *(pct_se(r.p, r.se) for r in part.itertuples())])
+        rows.append([f"P({what} by …)", *(pct_se(float(p), float(se)) for p, se in zip(part["p"], part["se"]))])
     page.table(["Event", *(f"{h} months ({headline.month_name(start, h)})" for h in hs)], rows,
                numeric=list(range(1, len(hs) + 1)),
                caption="Share of replicas in which the event had happened by the end of that month (from each "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def _traces(fig: go.Figure, x: pd.Series, y: pd.Series, err: pd.Series | None, g
         ), row=row, col=1 if row else None)
 
 
-def zoomed(values: list[np.ndarray], full: tuple[float, float], pad: float = 0.12) -> list[float]:
+def zoomed(values: Sequence[np.ndarray | pd.Series], full: tuple[float, float], pad: float = 0.12) -> list[float]:
     """A y-range around the data (points and whiskers), padded, kept inside ``full``; at least a tenth of it."""
     v = np.concatenate([np.asarray(a, dtype=float) for a in values]) if values else np.array([])
     v = v[np.isfinite(v)]
@@ -232,11 +233,11 @@ def render_sweep_report(multirun_dir: str | Path) -> Path:
     fig = make_subplots(rows=2, cols=2, shared_xaxes=False, vertical_spacing=0.14, column_widths=[0.93, 0.07],
                         horizontal_spacing=0.02, subplot_titles=[panels[0][2], "", panels[1][2], ""])
     for row, (col, c, _) in enumerate(panels, start=1):
-        y, err = 100 * sweep[col], 100 * sweep[f"{col}_se"]
+        y, se_p = 100 * sweep[col], 100 * sweep[f"{col}_se"]
         two = row == 1 and head_col != second_col and second_col in sweep
-        _traces(fig, xd_head if two else xd, y, err, groups, order, c, " %", row=row, show_legend=row == 1,
+        _traces(fig, xd_head if two else xd, y, se_p, groups, order, c, " %", row=row, show_legend=row == 1,
                 numeric=numeric, label=x)
-        shown = [y + Z95 * err, y - Z95 * err]
+        shown = [y + Z95 * se_p, y - Z95 * se_p]
         if two:
             y2 = 100 * sweep[second_col]
             e2 = 100 * sweep[f"{second_col}_se"]
