@@ -378,8 +378,8 @@ def print_summary(spec: RunSpec, summary: dict[str, Any], run_dir: Path, report:
     t.add_column("estimate", justify="right")
     t.add_column("± MC s.e.", justify="right")
     p = summary["probabilities"]
-    for key, label in (("deal", "P(deal in force at the end)"), ("deal_ever", "P(deal ever signed)"),
-                       ("war", "P(regional war)")):
+    for key, label in (("deal_ever", "P(deal signed within the horizon)"), ("deal", "P(deal in force at the end)"),
+                       ("war", "P(regional war)")):                  # the pages' labels (sim.report.headline)
         t.add_row(label, f"{p[key]['p']:.3f}", f"{p[key]['se']:.3f}")
     for iid in spec.issue_ids:
         o = summary["outcomes"][iid]
