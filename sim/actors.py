@@ -100,15 +100,36 @@ def print_tables(kb: KnowledgeBase, console: Console) -> None:
     console.print(table)
 
 
+def _load(choice: str | None) -> KnowledgeBase:
+    """The knowledge base named (``with_china``) or in a file; a file without ``issues`` is read as changes to the
+    baseline (merged as ``knowledge=NAME`` merges it)."""
+    from sim.run import KNOWLEDGE_DIR, knowledge_data, knowledge_names, merge_knowledge
+    from sim.yamlio import load_yaml
+
+    if choice is None:
+        return load_knowledge()
+    if choice in knowledge_names():
+        return load_knowledge(data=knowledge_data(choice), origin=f"scenarios/knowledge/{choice}.yaml")
+    path = Path(choice)
+    if not path.is_file():
+        raise ConfigError(f"--knowledge: got {choice!r}; allowed: a name ({', '.join(knowledge_names())}) or a "
+                          f"YAML file (the names are the files in {KNOWLEDGE_DIR})")
+    data = load_yaml(path, str(path))
+    if "issues" not in data:
+        data = merge_knowledge(knowledge_data("baseline"), {k: v for k, v in data.items() if k != "about"})
+    return load_knowledge(data=data, origin=str(path))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m sim.actors", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="emit JSON instead of tables")
-    parser.add_argument("--knowledge", type=Path, default=None, metavar="PATH",
-                        help="knowledge base YAML (default: scenarios/knowledge/baseline.yaml)")
+    parser.add_argument("--knowledge", default=None, metavar="NAME|PATH",
+                        help="a knowledge base by name (scenarios/knowledge/NAME.yaml, as knowledge=NAME selects it: "
+                        "a file of changes is merged onto the baseline) or a YAML file (default: baseline)")
     args = parser.parse_args(argv)
     try:
-        kb = load_knowledge(args.knowledge)
+        kb = _load(args.knowledge)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

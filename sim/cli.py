@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import ConfigError, closest, show
 from sim.run import CLOCK, CONF_DIR, broken_scenarios, check_resources, compose_config, display, mark, \
-    register_configs, scenario_dir, scenario_names, spec_from_config
+    knowledge_names, register_configs, scenario_dir, scenario_names, spec_from_config
 from sim.yamlio import INTERPOLATION
 
 if TYPE_CHECKING:   # Hydra and OmegaConf are imported in main(), where Ctrl-C is told in one line
@@ -116,7 +116,7 @@ _GROUPS = ("scenario", "knowledge")
 
 
 def _group_choices(group: str) -> list[str]:
-    return scenario_names() if group == "scenario" else ["baseline"]
+    return scenario_names() if group == "scenario" else knowledge_names()
 
 
 def _check_choice(line: str, group: str, value: Any) -> None:
@@ -378,8 +378,8 @@ def print_summary(spec: RunSpec, summary: dict[str, Any], run_dir: Path, report:
     t.add_column("estimate", justify="right")
     t.add_column("± MC s.e.", justify="right")
     p = summary["probabilities"]
-    for key, label in (("deal", "P(deal in force at the end)"), ("deal_ever", "P(deal ever signed)"),
-                       ("war", "P(regional war)")):
+    for key, label in (("deal_ever", "P(deal signed within the horizon)"), ("deal", "P(deal in force at the end)"),
+                       ("war", "P(regional war)")):                  # the pages' labels (sim.report.headline)
         t.add_row(label, f"{p[key]['p']:.3f}", f"{p[key]['se']:.3f}")
     for iid in spec.issue_ids:
         o = summary["outcomes"][iid]

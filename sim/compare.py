@@ -70,15 +70,46 @@ def can_pair(a: RunData, b: RunData) -> bool:
 
 
 def check_compatible(runs: Sequence[RunData]) -> None:
-    """Raise :class:`RunFolderError` (one line) if the runs do not share issues, actors and rungs."""
+    """Raise :class:`RunFolderError` (one line) if the runs do not share the escalation ladder (the one thing every
+    comparison needs); different actor or issue sets are compared on what they share (:func:`not_comparable`)."""
     first = runs[0]
     for run in runs[1:]:
-        for what, get in (("issues", lambda r: r.issue_ids), ("actors", lambda r: r.actor_ids),
-                          ("escalation rungs", lambda r: r.rungs)):
-            if set(get(run)) != set(get(first)):
-                raise RunFolderError(
-                    f"incompatible runs: {first.path} has {what} {sorted(get(first))} but {run.path} has "
-                    f"{sorted(get(run))}")
+        if list(run.rungs) != list(first.rungs):
+            raise RunFolderError(
+                f"incompatible runs: {first.path} has escalation rungs {list(first.rungs)} but {run.path} has "
+                f"{list(run.rungs)}; allowed: runs of one escalation ladder")
+
+
+def shared_outcomes(runs: Sequence[RunData]) -> list[str]:
+    """The outcomes (registry names) every run has, in the first run's registry order."""
+    have = [set(o["name"] for o in r.registry) for r in runs]
+    return [str(o["name"]) for o in runs[0].registry if all(str(o["name"]) in h for h in have)]
+
+
+def not_comparable(runs: Sequence[RunData], labels: Sequence[str]) -> list[str]:
+    """Sentences on what the runs do not share: actors, issues and outcomes only some of them have (and which)."""
+    lines: list[str] = []
+    for what, get, name in (("actors", lambda r: r.actor_ids, lambda r, x: r.actor_name(x)),
+                            ("issues", lambda r: r.issue_ids, lambda r, x: r.issue(x)["label"])):
+        every = set.intersection(*(set(get(r)) for r in runs))
+        for i, run in enumerate(runs):
+            extra = [x for x in get(run) if x not in every]
+            if extra:
+                lines.append(f"{labels[i]} has {what} the others lack: "
+                             + ", ".join(f"{name(run, x)} ({x})" for x in extra) + ".")
+    shared = set(shared_outcomes(runs))
+    only: dict[str, list[int]] = {}
+    for i, run in enumerate(runs):
+        for o in run.registry:
+            if o["name"] not in shared:
+                only.setdefault(str(o["name"]), []).append(i)
+    if only:
+        parts = []
+        for key, where in only.items():
+            run = runs[where[0]]
+            parts.append(f"{run.label(key)} (only in {', '.join(labels[i] for i in where)})")
+        lines.append("Not comparable, so left out of the differences and figures: " + "; ".join(parts) + ".")
+    return lines
 
 
 def choose_baseline(runs: Sequence[RunData]) -> int:
@@ -107,7 +138,7 @@ def difference_table(runs: Sequence[RunData], baseline: int) -> pd.DataFrame:
             continue
         paired = can_pair(base, run)
         for kind, key, scale in _quantities(base):
-            if key not in run.outcomes:
+            if key not in run.outcomes or run.kind(key) != kind:
                 continue
             a = base.outcomes[key].to_numpy(dtype=float)
             b = run.outcomes[key].to_numpy(dtype=float)
@@ -138,7 +169,8 @@ def _parser() -> argparse.ArgumentParser:
                    "(python -m sim.runs list --where ...), newest first")
     p.add_argument("--root", action="append", metavar="DIR", help="folders the index reads (default: outputs)")
     p.add_argument("--baseline", metavar="RUN_DIR", help="run to compare against (default: status_quo, else first)")
-    p.add_argument("--out", metavar="FILE", default="comparison.html", help="output HTML (default: %(default)s)")
+    p.add_argument("--out", metavar="FILE", default=str(Path("outputs") / "comparison.html"),
+                   help="output HTML (default: %(default)s, under the folder the command runs in)")
     return p
 
 

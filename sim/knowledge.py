@@ -286,9 +286,11 @@ def _pairs(given: dict[str, U], actors: list[str], sep: str, path: str, ordered:
             raise problem(f"duplicate of {canon!r}; allowed: each {kind} once", at=at)
         out[canon] = value
     expected = [f"{a}{sep}{b}" for i, a in enumerate(actors) for j, b in enumerate(actors) if (i != j if ordered else i < j)]
-    for key in expected:
-        if key not in out:
-            raise problem(f"missing; required: a value for every {kind} of actors", at=f"{path}.{key}")
+    missing = [key for key in expected if key not in out]
+    if missing:               # every missing pair at once: a new actor needs all of them
+        listed = ", ".join(missing)
+        raise problem(f"missing {len(missing)} of {len(expected)} values ({listed}); required: a value for every "
+                      f"{kind} of actors", at=path if len(missing) > 1 else f"{path}.{missing[0]}")
     return {key: out[key] for key in expected}
 
 

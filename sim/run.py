@@ -49,7 +49,8 @@ Progress = Callable[[int], None]
 
 CONF_DIR = PROJECT_ROOT / "conf"
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"        # the default; SIM_SCENARIO_DIR=<folder> reads scenarios there
-KNOWLEDGE_FILE = SCENARIO_DIR / "knowledge" / "baseline.yaml"
+KNOWLEDGE_DIR = SCENARIO_DIR / "knowledge"
+KNOWLEDGE_FILE = KNOWLEDGE_DIR / "baseline.yaml"
 #: A scenario's name (its file's name): a value on the command line (scenario=NAME) and a Hydra config name.
 SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -73,6 +74,35 @@ def scenario_names() -> list[str]:
     if not _registered:
         return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
     return sorted(n for g, n in _registered if g == "scenario" and n not in _broken)
+
+
+def knowledge_names() -> list[str]:
+    """The knowledge bases that can be selected (``knowledge=NAME``): every ``scenarios/knowledge/*.yaml``."""
+    return sorted(p.stem for p in KNOWLEDGE_DIR.glob("*.yaml") if SCENARIO_NAME.match(p.stem))
+
+
+def merge_knowledge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A knowledge file written as changes to the base: mappings merged key by key (recursively), anything else
+    (a value, a list, a ``{low, mode, high, source}`` triangle) replaced whole."""
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict) and not ({"low", "mode", "high"} & set(value)):
+            out[key] = merge_knowledge(old, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def knowledge_data(name: str) -> dict[str, Any]:
+    """The composed content of knowledge base ``name``: ``baseline.yaml`` itself, or another file merged onto it
+    (:func:`merge_knowledge`); ConfigError with one line."""
+    data = _parsed(KNOWLEDGE_FILE)
+    if name == "baseline":
+        return data
+    path = KNOWLEDGE_DIR / f"{name}.yaml"
+    changes = _parsed(path)
+    return merge_knowledge(data, {k: v for k, v in changes.items() if k != "about"})
 
 
 def broken_scenarios() -> dict[str, str]:
@@ -140,19 +170,25 @@ def register_configs() -> None:
     folder = scenario_dir()
     if not folder.is_dir():
         raise ConfigError(f"SIM_SCENARIO_DIR: got {show(str(folder))}; allowed: a folder of scenario files")
-    files = [("knowledge", "baseline", KNOWLEDGE_FILE)]
+    files = [("knowledge", n, KNOWLEDGE_DIR / f"{n}.yaml") for n in knowledge_names()]
     files += [("scenario", p.stem, p) for p in sorted(folder.glob("*.yaml")) if not p.is_dir()]
     for group, name, path in files:
         try:
             stamp = _stamp(path)
         except OSError:
             stamp = (-1, -1, -1)
+        if group == "knowledge" and name != "baseline":   # changes to the base: the base's version counts too
+            try:
+                base_stamp = _stamp(KNOWLEDGE_FILE)
+            except OSError:
+                base_stamp = (-1, -1, -1)
+            stamp = (*stamp, *base_stamp)  # type: ignore[assignment]
         if _registered.get((group, name)) == (path, stamp) and (
                 name in _broken or f"{name}.yaml" in cs.repo.get(group, {})):
             continue
         _registered[(group, name)] = (path, stamp)
         try:
-            data = _parsed(path)
+            data = knowledge_data(name) if group == "knowledge" else _parsed(path)
             if group == "scenario":
                 check_scenario_file(name, data, display(path))
             try:

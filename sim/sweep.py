@@ -111,7 +111,12 @@ def _figures(summary: dict[str, Any]) -> dict[str, Any]:
         if isinstance(prob, dict) and "p" in prob:
             row[f"p_{name}"], row[f"p_{name}_se"] = prob["p"], prob.get("se")
     rungs = [r for r in p.get("max_rung") or [] if r.get("p") is not None]
-    row[f"mean_{MAX_RUNG}"] = sum(r["rung"] * r["p"] for r in rungs) if rungs else None
+    mean = sum(r["rung"] * r["p"] for r in rungs) if rungs else None
+    row[f"mean_{MAX_RUNG}"] = mean
+    n = summary.get("n_runs")
+    if mean is not None and isinstance(n, int) and n > 1:   # se of the mean rung: √(Var(rung) / n)
+        var = max(sum(r["rung"] ** 2 * r["p"] for r in rungs) - mean ** 2, 0.0)
+        row[f"mean_{MAX_RUNG}_se"] = (var / n) ** 0.5
     for iid, o in (summary.get("outcomes") or {}).items():
         row[f"median_{issue_outcome(iid)}"] = o.get("q50")
         row[f"median_{issue_outcome(iid)}_se"] = o.get("q50_se")
@@ -232,7 +237,8 @@ class SweepAggregator(Callback):
         if not sweep_dir.exists():
             return
         try:
-            table = aggregate(sweep_dir, report=bool(config.get("report", True)), known=self.failed)
+            # sweep.html is written whatever the jobs' ``report`` says (that setting is about each job's report.html)
+            table = aggregate(sweep_dir, report=True, known=self.failed)
         except Exception as err:  # noqa: BLE001 - Hydra would turn it into a warning; the user needs one line
             print(f"error: {sweep_dir}: cannot aggregate the sweep ({error_line(err)})", file=sys.stderr)
             sys.exit(1)

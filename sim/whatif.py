@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 BASELINE = "status_quo"
 STRIKES_RUNG = 4                  #: "strikes": the highest rung reached is limited strikes or worse
 #: The key probabilities the page shows: (name, label); ``strikes`` is derived from the highest rung.
-KEY_PROBABILITIES = (("deal_ever", "P(deal ever signed)"), ("deal", "P(deal in force at the end)"),
+#: The deal's two labels are the pages' (sim.report.headline): the headline first, the secondary after it.
+KEY_PROBABILITIES = (("deal_ever", "P(deal signed within the horizon)"), ("deal", "P(deal in force at the end)"),
                      ("war", "P(regional war)"), ("strikes", f"P(strikes: rung ≥ {STRIKES_RUNG})"))
 
 

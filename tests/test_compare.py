@@ -96,7 +96,7 @@ def test_cli_not_a_run_exits_2_with_one_line(tmp_path: Path) -> None:
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "notarun" in lines[0] and "manifest.json is missing" in lines[0]
-    assert not (tmp_path / "comparison.html").exists()
+    assert not (tmp_path / "outputs" / "comparison.html").exists()
 
 
 def test_cli_incomplete_run_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,13 +107,13 @@ def test_cli_incomplete_run_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(err) == 1 and "not complete" in err[0]
 
 
-def test_cli_incompatible_shapes_exit_2(tmp_path: Path) -> None:
+def test_cli_different_issue_sets_compare_on_what_they_share(tmp_path: Path) -> None:
     a = make_run(tmp_path / "a", n=20)
     b = make_run(tmp_path / "b", n=20, issues=["iran_nuclear", "ukraine_support"])
-    res = _cli(str(a), str(b), cwd=tmp_path)
-    assert res.returncode == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "incompatible" in lines[0] and "issues" in lines[0]
+    res = _cli(str(a), str(b), "--out", "c.html", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    text = (tmp_path / "c.html").read_text()
+    assert "compared on the outcomes they share" in text and "has issues the others lack" in text
 
 
 def test_cli_writes_page_and_prints_path(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_cli_writes_page_and_prints_path(tmp_path: Path) -> None:
     res = _cli(str(a), str(b), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     out = Path(res.stdout.strip())
-    assert out == (tmp_path / "comparison.html").resolve() and out.is_file()
+    assert out == (tmp_path / "outputs" / "comparison.html").resolve() and out.is_file()
     text = out.read_text()
     assert "Differences from the baseline" in text and "Baseline: status_quo" in text
 

@@ -130,7 +130,9 @@ def test_run_report_renders(driver: object, runs: dict[str, Path]) -> None:
     text = page.read_text()
     for words in ("Key probabilities", "verified rollback", "What this scenario changes", "knowledge/us_positions.md",
                   "A typical replica", "A replica that reached a deal", "highest rung observed",
-                  "US–Iran nuclear deal in force at the end", "US–Iran nuclear deal ever signed"):
+                  "P(deal signed within the horizon, 24 months)", "P(deal in force at the end)",
+                  "By horizon", "Conditional results", "P(regional war | no deal signed)",
+                  "How uncertain: beyond Monte Carlo", "under-cover", "Mar 2025"):
         assert words in text
 
 
@@ -146,10 +148,10 @@ def test_run_report_edge_cases_render(driver: object, runs: dict[str, Path], cas
     if case == "one":
         assert run_figures(runs[case]) == FIXED_RUN_FIGURES + len(ISSUES) + 1
     if case == "legacy":  # spec.json without a registry: labels from the columns, P(deal ever) from deal_step
-        assert "Deal ever signed" in text and "Time to a deal" in text
+        assert "P(deal signed within the horizon" in text and "Time to a deal" in text
     if case == "accord":  # the deal's words come from the registry's labels, never from the page code
         text = text.replace("\\u2013", "–")  # figures' JSON escapes the dash
-        assert "EU–Iran accord ever signed" in text and "Time to a EU–Iran accord" in text
+        assert "a EU–Iran accord signed at some point" in text and "Time to a EU–Iran accord" in text
         assert "US–Iran" not in text and "nuclear deal" not in text
 
 
@@ -158,7 +160,7 @@ def test_sweep_report_renders(driver: object, runs: dict[str, Path]) -> None:
     assert page == runs["sweep"] / "sweep.html"
     assert_renders(driver, page, 3)
     text = page.read_text()
-    assert "P(US–Iran nuclear deal in force at the end)" in text and "P(US–Iran nuclear deal ever signed)" in text
+    assert "P(deal in force at the end)" in text and "P(deal signed within the horizon) (headline)" in text
 
 
 def test_comparison_renders(driver: object, runs: dict[str, Path], tmp_path: Path,
@@ -170,7 +172,7 @@ def test_comparison_renders(driver: object, runs: dict[str, Path], tmp_path: Pat
     assert_renders(driver, out, 6)
     text = out.read_text()
     assert "Unpaired differences for: militia_escalation" in text
-    assert "P(US–Iran nuclear deal ever signed)" in text and "US–Iran nuclear deal ever signed" in text
+    assert "P(deal signed within the horizon)" in text and "P(deal in force at the end)" in text
 
 
 def test_comparison_of_one_run_renders(driver: object, runs: dict[str, Path], tmp_path: Path) -> None:
@@ -414,3 +416,95 @@ def test_world_section_is_bounded(tmp_path: Path) -> None:
         start = text.index('<h2 id="world">')
         sizes.append(text.find("<h2 ", start + 1) - start)
     assert max(sizes) < 300 * 1024 and abs(sizes[1] - sizes[0]) < 20 * 1024, sizes
+
+
+# --- issue 18: what an analyst checks at a glance --------------------------------------------------------------
+_PLOT_JS = """
+const gd = document.getElementById(arguments[0]);
+return {data: gd.data.map(t => ({x: Array.from(t.x || []), y: Array.from(t.y || []), xaxis: t.xaxis || 'x', yaxis: t.yaxis || 'y', name: t.name,
+                                 color: (t.marker || {}).color, line: (t.line || {}).color,
+                                 legend: t.showlegend !== false, type: t.type})),
+        layout: JSON.parse(JSON.stringify(gd._fullLayout, (k, v) => k.startsWith('_') ? undefined : v))};
+"""
+
+_OVERLAP_JS = """
+const out = [];
+for (const p of document.querySelectorAll('.js-plotly-plot')) {
+  const t = p.querySelector('.gtitle'), l = p.querySelector('.legend');
+  if (!t || !l) continue;
+  const a = t.getBoundingClientRect(), b = l.getBoundingClientRect();
+  const subtitles = Array.from(p.querySelectorAll('.annotation-text')).map(e => e.getBoundingClientRect())
+      .filter(r => r.top < b.bottom + 40);
+  const hits = r => !(r.right < b.left || r.left > b.right || r.bottom < b.top || r.top > b.bottom);
+  out.push({id: p.id, title: hits(a), subtitles: subtitles.filter(hits).length});
+}
+return out;
+"""
+
+
+def _sweep_two_groups(root: Path) -> Path:
+    """A multirun of 3 values × 2 scenarios (job folders only), aggregated by sim.sweep as a real sweep is."""
+    from sim.sweep import aggregate
+
+    key = "mechanics.deal.framework_rate"
+    job = 0
+    for scenario in ("status_quo", "grand_bargain"):
+        for value in (0.1, 0.2, 0.3):
+            make_run(root / str(job), n=150, scenario=scenario, shift=20 * (value - 0.2),
+                     overrides=[f"{key}={value}", f"scenario={scenario}"])
+            job += 1
+    aggregate(root, report=True)
+    return root
+
+
+def test_sweep_points_are_spread_zoomed_and_on_the_numeric_key(driver: object, tmp_path: Path) -> None:
+    root = _sweep_two_groups(tmp_path / "sweep")
+    page = root / "sweep.html"
+    assert_renders(driver, page, 3)
+    for fig in ("figure-1", "figure-2", "figure-3"):
+        state = driver.execute_script(_PLOT_JS, fig)
+        main = [t for t in state["data"] if t["xaxis"] in ("x", "x3") and t["x"] and t["type"] == "scatter"]
+        by_axis: dict[str, list[tuple[float, float]]] = {}
+        for t in main:
+            by_axis.setdefault(t["yaxis"], []).extend(zip(t["x"], t["y"]))
+        for axis, points in by_axis.items():
+            xs = [round(x, 9) for x, _ in points]
+            assert len(set(xs)) == len(xs), f"{fig} {axis}: two points share an x position (one hides the other)"
+            assert all(min(abs(x - v) for v in (0.1, 0.2, 0.3)) < 0.02 for x in xs)
+        layout = state["layout"]
+        assert "framework rate" in layout["xaxis"]["title"]["text"] or "framework rate" in str(layout)
+        ranges = {k: v["range"] for k, v in layout.items() if k.startswith("yaxis") and "range" in v}
+        main_ranges = [r for k, r in ranges.items() if int(k[5:] or 1) % 2 == 1]
+        context = [r for k, r in ranges.items() if int(k[5:] or 1) % 2 == 0]
+        full = 6 if fig == "figure-2" else 100
+        assert all(r[1] - r[0] < full for r in main_ranges), f"{fig}: a panel is not zoomed to its data"
+        assert context and all(r[0] <= 0 and r[1] >= full for r in context), f"{fig}: no whole-scale context"
+    # whiskers on the mean rung
+    rung = driver.execute_script("return document.getElementById('figure-2').data.filter(t => t.error_y && "
+                                 "t.error_y.array && t.error_y.array.length).length")
+    assert rung == 2
+
+
+def test_comparison_colours_never_repeat_and_legends_clear_titles(driver: object, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    runs = [make_run(tmp_path / f"r{i}", n=60, seed=i % 2, scenario=f"scenario_{i}", shift=float(i))
+            for i in range(10)]
+    out = tmp_path / "many.html"
+    assert compare_main([*map(str, runs), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert_renders(driver, out, 6)
+    state = driver.execute_script(_PLOT_JS, "figure-2")             # max rung bars: one trace per run
+    colours = [t["color"] for t in state["data"]]
+    assert len(colours) == 10 and len(set(colours)) == 10
+    overlaps = driver.execute_script(_OVERLAP_JS)
+    assert overlaps and not [o for o in overlaps if o["title"] or o["subtitles"]], overlaps
+
+
+def test_run_report_time_axes_are_calendar_months(driver: object, runs: dict[str, Path]) -> None:
+    page = render_run_report(runs["sq"])
+    assert_renders(driver, page, run_figures(runs["sq"]))
+    ticks = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.xtick text')).map(e => e.textContent);")
+    assert any(t.startswith("Mar 2025") for t in ticks) and any(t.startswith("Sep 2025") for t in ticks)
+    heads = driver.execute_script("return Array.from(document.querySelectorAll('p.headline')).map(e => e.innerText)")
+    assert heads and heads[0].startswith("P(deal signed within the horizon, 24 months):")

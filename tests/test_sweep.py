@@ -73,7 +73,8 @@ def test_a_failed_job_in_a_joblib_worker(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     _block_results(sweep / "1")
     res = sim("-m", "seed=1,2,3", *FAST, "report=false", "hydra/launcher=joblib", f"hydra.sweep.dir={sweep}")
-    _check_sweep(sweep, res, html=False)
+    _check_sweep(sweep, res, html=True)    # report=false is about the jobs' report.html: sweep.html is written
+    assert not (sweep / "0" / "report.html").exists()
 
 
 def _job_config(tmp_path: Path, mode: str) -> object:

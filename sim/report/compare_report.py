@@ -14,10 +14,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim import outcomes as names
+from sim.report.headline import HEADLINE, HEADLINE_OUTCOME, SECONDARY, SECONDARY_OUTCOME
 from sim.report.labels import Z95, pct_se, rung_label, scale_ticks, sentence, signed, wrap
 from sim.report.page import Page, esc, write_html_atomic
 from sim.report.sample import PLOT_SAMPLE, sample_note, sampled
-from sim.report.style import color, finish, rgba
+from sim.report.style import color, finish, legend_rows, rgba
 from sim.runs import RunData
 
 _UNITS = {"probability": "percentage points", "quantity": "points on the 0–100 scale", "utility": "utility"}
@@ -49,7 +50,7 @@ def _quantity_label(run: RunData, kind: str, key: str) -> str:
     """The registry's label of outcome ``key``: ``P(…)`` for a probability, the scale's 100 end for an issue, the
     actor for a cost of conflict."""
     if kind == "probability":
-        return f"P({run.label(key)})"
+        return HEADLINE if key == HEADLINE_OUTCOME else SECONDARY if key == SECONDARY_OUTCOME else f"P({run.label(key)})"
     issue = run.issue_of(key)
     if issue is not None:
         return f"{run.label(key)}<br>(+ = towards {run.issue(issue)['scale_100']})"
@@ -113,6 +114,7 @@ def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence
             ]
             fig.add_trace(go.Scatter(
                 x=d["estimate"], y=ys, mode="markers", name=labels[i], legendgroup=str(i), showlegend=row == 1,
+                orientation="h", offsetgroup=str(i), alignmentgroup="forest",   # dodged: no run hides another
                 marker={"color": color(i), "size": 10, "symbol": "circle" if d["paired"].all() else "diamond-open"},
                 error_x={"type": "data", "symmetric": False, "array": (d["high"] - d["estimate"]).tolist(),
                          "arrayminus": (d["estimate"] - d["low"]).tolist(), "color": color(i), "thickness": 2},
@@ -125,7 +127,13 @@ def forest_figure(runs: Sequence[RunData], diffs: pd.DataFrame, labels: Sequence
                                                  "font": {"size": 11}}, row=row, col=1)
     fig.update_layout(scattermode="group", scattergap=0.5)
     height = 160 + sum(max(c, 1) * (34 + 12 * (len(labels) - 1)) for c in counts) + 90 * len(panels)
-    return finish(fig, "Differences from the baseline run, with 95 % intervals", height=height)
+    return finish(fig, "Differences from the baseline run, with 95 % intervals", height=height,
+                  rows=legend_rows([labels[i] for i in sorted(diffs["run"].unique())]))
+
+
+def _everywhere(runs: Sequence[RunData], keys: Sequence[str]) -> list[str]:
+    """The outcomes of ``keys`` that every run has (runs of different worlds share only some)."""
+    return [k for k in keys if all(k in r.outcomes.columns and r.has(k) for r in runs)]
 
 
 def issue_columns(run: RunData) -> list[str]:
@@ -145,6 +153,7 @@ def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str, keys:
     base = runs[0]
     if keys is None:
         keys = issue_columns(base) if kind == "quantity" else base.of_kind(kind)
+    keys = _everywhere(runs, keys)
     titles = [base.label(k) for k in keys]
     ncols = 2 if len(keys) > 1 else 1
     nrows = max(math.ceil(len(keys) / ncols), 1)
@@ -170,7 +179,8 @@ def ecdf_figure(runs: Sequence[RunData], labels: Sequence[str], kind: str, keys:
         fig.update_yaxes(title={"text": "% of replicas ≤ x", "font": {"size": 11}}, range=[0, 101],
                          ticksuffix=" %", row=row, col=col)
     what = "issue outcomes" if kind == "quantity" else "actor utilities"
-    return finish(fig, title or f"Cumulative distributions of final {what}", height=140 + 330 * nrows)
+    return finish(fig, title or f"Cumulative distributions of final {what}", height=140 + 330 * nrows,
+                  rows=legend_rows(list(labels)))
 
 
 def violin_sample(runs: Sequence[RunData]) -> int:
@@ -182,7 +192,7 @@ def outcome_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.
     """One panel per issue, one horizontal violin per run, scale ends in words (drawn from a bounded sample of
     each run's replicas, :func:`violin_sample`)."""
     base = runs[0]
-    columns = issue_columns(base)
+    columns = _everywhere(runs, issue_columns(base))
     fig = make_subplots(rows=max(len(columns), 1), cols=1, subplot_titles=[base.label(c) for c in columns],
                         vertical_spacing=0.35 / max(len(columns), 1))
     ylabels = [wrap(lab, 30) for lab in labels]
@@ -201,7 +211,8 @@ def outcome_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.
             fig.update_xaxes(**scale_ticks(meta["scale_0"], meta["scale_100"], 22), row=row, col=1)
         fig.update_yaxes(autorange="reversed", row=row, col=1)
     per_row = 60 + 55 * len(runs)
-    return finish(fig, "Final issue outcomes by run", height=140 + (per_row + 60) * len(columns))
+    return finish(fig, "Final issue outcomes by run", height=140 + (per_row + 60) * len(columns),
+                  rows=legend_rows(list(labels)))
 
 
 def utility_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
@@ -209,7 +220,7 @@ def utility_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.
     traces in one offset group; drawn from a bounded sample of each run's replicas)."""
     base = runs[0]
     fig = go.Figure()
-    columns = base.of_kind("utility")
+    columns = _everywhere(runs, base.of_kind("utility"))
     actors = [base.label(c) for c in columns]
     limit = violin_sample(runs)
     for i, run in enumerate(runs):
@@ -222,7 +233,8 @@ def utility_violin_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.
     fig.update_layout(violinmode="group", violingap=0.25, violingroupgap=0.05)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="Final utility with baseline preferences  (← worse for that actor · better →)")
-    return finish(fig, "How each actor fares, by run", height=160 + len(actors) * (40 + 40 * len(runs)))
+    return finish(fig, "How each actor fares, by run", height=160 + len(actors) * (40 + 40 * len(runs)),
+                  rows=legend_rows(list(labels)))
 
 
 def war_cost_columns(run: RunData) -> list[str]:
@@ -233,7 +245,7 @@ def war_cost_columns(run: RunData) -> list[str]:
 def war_cost_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
     """Grouped bars: each actor's mean cost of conflict per run, whiskers 95 % Monte Carlo intervals."""
     base = runs[0]
-    columns = war_cost_columns(base)
+    columns = _everywhere(runs, war_cost_columns(base))
     actors = [_quantity_label(base, "quantity", c) for c in columns]
     fig = go.Figure()
     for i, run in enumerate(runs):
@@ -249,7 +261,7 @@ def war_cost_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure
     unit = _unit(base.label(columns[0])) if columns else ""
     fig.update_layout(barmode="group")
     fig.update_yaxes(title=wrap("Mean cost of conflict" + (f" ({unit})" if unit else ""), 40), rangemode="tozero")
-    return finish(fig, "Costs of conflict by actor, by run", height=460)
+    return finish(fig, "Costs of conflict by actor, by run", height=460, rows=legend_rows(list(labels)))
 
 
 def max_rung_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure:
@@ -269,7 +281,7 @@ def max_rung_figure(runs: Sequence[RunData], labels: Sequence[str]) -> go.Figure
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="% of replicas", ticksuffix=" %", rangemode="tozero")
     fig.update_xaxes(title="Highest rung of the escalation ladder reached (calm → regional war)")
-    return finish(fig, "How far escalation went, by run", height=460)
+    return finish(fig, "How far escalation went, by run", height=460, rows=legend_rows(list(labels)))
 
 
 def _runs_table(page: Page, runs: Sequence[RunData], labels: Sequence[str], baseline: int, diffs: pd.DataFrame) -> None:
@@ -289,9 +301,11 @@ def _runs_table(page: Page, runs: Sequence[RunData], labels: Sequence[str], base
 
 def _probability_table(page: Page, runs: Sequence[RunData], labels: Sequence[str]) -> None:
     rows: list[list[str]] = []
-    for key in runs[0].of_kind("probability"):
+    for key in _everywhere(runs, runs[0].of_kind("probability")):
         shares = [r.probability(key) for r in runs]
-        rows.append([sentence(runs[0].label(key)), *(pct_se(c.get("p"), c.get("se")) for c in shares)])
+        label = (HEADLINE if key == HEADLINE_OUTCOME else SECONDARY if key == SECONDARY_OUTCOME
+                 else sentence(runs[0].label(key)))
+        rows.append([label, *(pct_se(c.get("p"), c.get("se")) for c in shares)])
     rungs = runs[0].rungs
     for k in range(len(rungs)):
         cells = []
@@ -331,10 +345,21 @@ def _difference_table(page: Page, runs: Sequence[RunData], labels: Sequence[str]
 def render_comparison(runs: Sequence[RunData], baseline: int, diffs: pd.DataFrame, labels: Sequence[str],
                       out: str | Path) -> Path:
     """Write the comparison page to ``out`` and return its path; ``diffs`` comes from ``difference_table``."""
+    from sim.compare import not_comparable, shared_outcomes
+
+    shared = set(shared_outcomes(runs))
+    if len(diffs):
+        diffs = diffs[diffs["key"].isin(shared)].reset_index(drop=True)
     page = Page(f"Comparison of {len(runs)} runs")
     page.html(f"<h1>Comparison of {len(runs)} runs</h1>")
-    page.paragraph(f"Baseline: {labels[baseline]}. Colours identify runs throughout the page.", cls="lead")
+    page.paragraph(f"Baseline: {labels[baseline]}. Colours identify runs throughout the page (one colour per "
+                   "run, none repeated). Headline deal figure: " + HEADLINE + "; secondary: " + SECONDARY + ".",
+                   cls="lead")
     _runs_table(page, runs, labels, baseline, diffs)
+    lines = not_comparable(runs, labels)
+    if lines:
+        page.note("These runs model different worlds; they are compared on the outcomes they share. "
+                  + " ".join(lines))
     if len(diffs):
         paired = diffs.groupby("run")["paired"].all()
         if paired.all():

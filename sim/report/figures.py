@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim import outcomes as names
-from sim.report.labels import MONTH_AXIS, Z95, num, pct, rung_label, rung_ticks, scale_ticks, sentence, wrap
+from sim.report.headline import baseline_month, month_axis, month_name
+from sim.report.labels import Z95, num, pct, rung_label, rung_ticks, scale_ticks, sentence, wrap
 from sim.report.sample import binned, sampled
 from sim.report.style import DEAL_COLOR, FAN_COLOR, color, finish, rgba, rung_color
 from sim.runs import RunData
@@ -86,7 +87,8 @@ def survival_figure(run: RunData) -> go.Figure:
             line={"color": DEAL_COLOR, "width": 3, "shape": "hv"},
             name="No deal reached yet",
             customdata=100 * (1 - curve["p_no_deal"]),
-            hovertemplate="By step %{x}: %{y:.1f} % of replicas had not yet reached a deal "
+            text=[month_name(baseline_month(run.spec), int(t)) for t in curve["step"]],
+            hovertemplate="By %{text} (month %{x}): %{y:.1f} % of replicas had not yet signed a deal "
             "(%{customdata:.1f} % had)<extra></extra>",
         )
     )
@@ -101,10 +103,11 @@ def survival_figure(run: RunData) -> go.Figure:
         below = curve.index[curve["p_no_deal"] <= 0.5]
         if len(below):
             t50 = int(curve.loc[below[0], "step"])
-            fig.add_annotation(x=t50, y=50, text=f"half of replicas had a deal by step {t50}", showarrow=True,
+            fig.add_annotation(x=t50, y=50, text=f"half of replicas had signed a deal by "
+                               f"{month_name(baseline_month(run.spec), t50)} (month {t50})", showarrow=True,
                                arrowhead=2, ax=60, ay=-40)
     fig.update_yaxes(title="% of replicas with no deal yet", range=[0, 103], ticksuffix=" %")
-    fig.update_xaxes(title="Month (simulation step) from the start of the scenario", range=[0, steps])
+    fig.update_xaxes(**month_axis(baseline_month(run.spec), steps), range=[0, steps])
     return finish(fig, f"Time to a {run.deal_name}: share of replicas still without one", height=420)
 
 
@@ -248,6 +251,6 @@ def fan_figure(run: RunData, variable: str, n_samples: int | None = None) -> go.
         ticks = scale_ticks(meta["scale_0"], meta["scale_100"], 22, axis="y")
         fig.update_yaxes(title=f"{meta['label']} (0–100)", **ticks)
         title = f"{sentence(run.label(variable))}, over time" if run.has(variable) else f"{meta['label']} over time"
-    fig.update_xaxes(title=MONTH_AXIS)
+    fig.update_xaxes(**month_axis(baseline_month(run.spec), int(x.max()) if len(x) else run.steps))
     fig.update_layout(hovermode="x unified")
     return finish(fig, title, height=430)

@@ -120,3 +120,24 @@ def value_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+#: Words that stay capitalised at the start of a label used mid-sentence (proper adjectives and acronyms).
+_PROPER = {"western", "eastern", "european", "american", "russian", "iranian", "israeli", "turkish", "gulf", "middle",
+           "un", "us", "eu", "nato", "iaea", "jcpoa", "e3"}
+
+
+def mid_sentence(label: str, proper: set[str] | frozenset[str] = frozenset()) -> str:
+    """A label as it reads inside a sentence: ``Sanctions on Iran`` -> ``sanctions on Iran``; a first word that is
+    a name (one of ``proper``, e.g. the actors' names, a possessive of one, a proper adjective or an acronym) keeps
+    its capital: ``Iran's nuclear programme``, ``Western support for Ukraine``."""
+    text = str(label)
+    first = text.split(" ", 1)[0]
+    bare = re.sub(r"[’']s$", "", first).strip(",.;:()")
+    if not bare or not bare[:1].isupper() or bare.isupper() or bare.lower() in _PROPER:
+        return text
+    if bare in proper or any(bare == p.split(" ", 1)[0] for p in proper):
+        return text
+    if any(ch.isupper() for ch in bare[1:]):     # iPhone, McKinsey: leave as written
+        return text
+    return text[:1].lower() + text[1:]

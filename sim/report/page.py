@@ -23,6 +23,7 @@ body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-se
 h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.4rem; border-bottom: 2px solid #e4e7eb;
      padding-bottom: .2rem; } h3 { margin-top: 1.6rem; }
 .lead { font-size: 1.05rem; color: #323f4b; }
+p.headline { font-size: 1.15rem; background: #e3f8ef; border-left: 4px solid #1a9850; padding: .5rem .8rem; }
 .muted { color: #616e7c; font-size: .9rem; }
 table { border-collapse: collapse; margin: .6rem 0 .3rem; font-size: .9rem; }
 th, td { border-bottom: 1px solid #e4e7eb; padding: .3rem .6rem; text-align: left; vertical-align: top; }

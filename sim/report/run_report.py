@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from sim import outcomes as names
-from sim.report import figures, stories, world
-from sim.report.labels import num, pct_se, pretty_path, rung_label, sentence, value_text
+from sim.report import figures, headline, stories, world
+from sim.report.labels import mid_sentence, num, pct_se, pretty_path, rung_label, sentence, value_text
+from sim.report.mechanics_words import describe, mechanics_diff
 from sim.report.page import Page, esc, write_html_atomic
 from sim.report.sample import sample_note
 from sim.runs import RunData, load_run
@@ -38,14 +39,25 @@ def _header(page: Page, run: RunData) -> None:
 
 
 def _key_facts(page: Page, run: RunData) -> None:
+    start = headline.baseline_month(run.spec)
     page.section("Key probabilities", "probabilities",
-                 "Share of replicas in which each event happened. ± is the Monte Carlo standard error: the "
-                 "uncertainty from running a finite number of replicas, not the uncertainty of the real world.")
+                 f"Share of replicas in which each event happened within the run's horizon ({run.steps} months, "
+                 f"{headline.month_name(start, 0, short=False)} to {headline.month_name(start, run.steps, False)}). "
+                 "± is the Monte Carlo standard error: the uncertainty from running a finite number of replicas, "
+                 "not the uncertainty of the real world (see 'How uncertain' below).")
     facts = []
-    for name in (names.DEAL, names.DEAL_EVER, names.DEAL_BROKEN):
-        if run.has(name):
-            p = run.probability(name)
-            facts.append(f"{sentence(run.label(name))} in {pct_se(p.get('p'), p.get('se'))} of replicas.")
+    if run.has(headline.HEADLINE_OUTCOME):
+        p = run.probability(headline.HEADLINE_OUTCOME)
+        page.html(f'<p class="headline"><b>{esc(headline.headline_label(run.steps))}: '
+                  f'{esc(pct_se(p.get("p"), p.get("se")))}</b> — the headline deal figure: a {esc(run.deal_name)} '
+                  "signed at some point, whether or not it holds.</p>")
+    if run.has(headline.SECONDARY_OUTCOME):
+        p = run.probability(headline.SECONDARY_OUTCOME)
+        facts.append(f"Secondary: {headline.SECONDARY} = {pct_se(p.get('p'), p.get('se'))} (signed and still "
+                     "holding in the last month).")
+    if run.has(names.DEAL_BROKEN):
+        p = run.probability(names.DEAL_BROKEN)
+        facts.append(f"{sentence(run.label(names.DEAL_BROKEN))} in {pct_se(p.get('p'), p.get('se'))} of replicas.")
     if run.has(names.WAR):
         war = run.probability(names.WAR)
         facts.append(f"Escalation reached the top rung ({run.label(names.WAR)}) in "
@@ -54,40 +66,158 @@ def _key_facts(page: Page, run: RunData) -> None:
         if name == names.DEAL_SIGNED_STEP and run.has(names.DEAL_STEP):
             continue                                 # the same month under the world-state outcomes' name
         t = run.timing(name)
-        if t.get("median") is not None:
-            facts.append(f"Median {run.label(name)}, among replicas where it happened: {num(t['median'], 0)} "
-                         f"(middle half between {num(t.get('q25'), 0)} and {num(t.get('q75'), 0)}).")
+        median = t.get("median")
+        if median is not None:
+            med = int(round(float(median)))
+            facts.append(f"Median {run.label(name)}, among replicas where it happened: month {med} "
+                         f"({headline.month_name(start, med)}; middle half between months {num(t.get('q25'), 0)} "
+                         f"and {num(t.get('q75'), 0)}).")
     page.bullets(facts, cls="keyfacts")
     rows: list[tuple[str, str]] = []
     for name in run.of_kind("probability"):
         p = run.probability(name)
-        rows.append((sentence(run.label(name)), pct_se(p.get("p"), p.get("se"))))
+        label = (headline.HEADLINE if name == headline.HEADLINE_OUTCOME else headline.SECONDARY
+                 if name == headline.SECONDARY_OUTCOME else f"P({run.label(name)})")
+        rows.append((label, pct_se(p.get("p"), p.get("se"))))
     for r in run.summary.get("probabilities", {}).get("max_rung", []):
         rows.append((f"{sentence(run.label(names.MAX_RUNG))} = {rung_label(int(r['rung']), run.rungs)}",
                      pct_se(r.get("p"), r.get("se"))))
     page.table(["Event", "Probability ± standard error"], rows, numeric=[1])
+    _by_horizon(page, run)
+
+
+def _by_horizon(page: Page, run: RunData) -> None:
+    table = headline.by_horizon(run.outcomes, run.steps)
+    if table.empty:
+        return
+    start = headline.baseline_month(run.spec)
+    hs = headline.horizons(run.steps)
+    page.heading("By horizon: the number depends on how long you wait")
+    rows = []
+    for column, part in table.groupby("column", sort=False):
+        what = str(part["what"].iloc[0])
+        rows.append([f"P({what} by …)", *(pct_se(float(p), float(se)) for p, se in zip(part["p"], part["se"]))])
+    page.table(["Event", *(f"{h} months ({headline.month_name(start, h)})" for h in hs)], rows,
+               numeric=list(range(1, len(hs) + 1)),
+               caption="Share of replicas in which the event had happened by the end of that month (from each "
+                       "replica's first month of it), ± Monte Carlo standard error. The last column is the run's "
+                       "horizon: the deal row there is the headline figure.")
+
+
+def _conditional(page: Page, run: RunData) -> None:
+    rows = headline.conditionals(run.outcomes)
+    if not rows:
+        return
+    page.section("Conditional results", "conditional",
+                 "How the outcomes hang together across replicas: each probability is computed among the replicas "
+                 "in which the condition held (n of them), ± its Monte Carlo standard error. These are associations "
+                 "within the model, not causal effects.")
+    page.table(["Conditional probability", "Probability ± se", "Replicas in the condition"],
+               [(r["label"], pct_se(r["p"], r["se"]) if r["n"] else "– (never happened)", f"{r['n']:,}")
+                for r in rows], numeric=[1, 2])
+    if not run.has(names.WAR):
+        return
+    out = []
+    for name in issue_quantities(run):
+        d = headline.with_and_without(run.outcomes, name, names.WAR)
+        out.append((run.label(name), f"{num(d['with'])} ± {num(d['with_se'])}",
+                    f"{num(d['without'])} ± {num(d['without_se'])}"))
+    for name in run.of_kind("utility")[:8]:
+        d = headline.with_and_without(run.outcomes, name, names.WAR)
+        out.append((f"Utility: {run.label(name)}", f"{num(d['with'], 3)} ± {num(d['with_se'], 3)}",
+                    f"{num(d['without'], 3)} ± {num(d['without_se'], 3)}"))
+    n_war = int(run.outcomes[names.WAR].astype(bool).sum())
+    page.table(["Outcome (mean at the end)", f"With regional war (n = {n_war:,})",
+                f"Without (n = {len(run.outcomes) - n_war:,})"], out, numeric=[1, 2],
+               caption="Mean final outcome (issues on their 0–100 scale, utilities in utility units) ± standard "
+                       "error, among replicas that did and did not reach regional war.")
+
+
+#: Where intervals are known to be too narrow (docs/validation.md); shown beside the spread.
+CAVEAT = ("Caveat: the bargaining core's predictive intervals under-cover on held-out data (DEU III test split: "
+          "40 % and 84 % instead of 50 % and 90 %, docs/validation.md), so treat every interval on this page as too "
+          "narrow rather than too wide.")
+
+
+def _deep_uncertainty(page: Page, run: RunData) -> None:
+    from sim.explore.given_data import _uncertainty, read_parameters
+
+    page.section("How uncertain: beyond Monte Carlo", "uncertainty",
+                 "The ± above is only Monte Carlo noise. The inputs (the knowledge base's values"
+                 + (" and the mechanism constants" if _uncertainty(run) == "all" else "")
+                 + ") are uncertain too: each replica drew them from their ranges. Below, for each key "
+                 "probability, how far it moves with those inputs, from this run's own replicas.")
+    params = read_parameters(Path(run.path) / "parameters.parquet")
+    rows = []
+    for name, label in ((headline.HEADLINE_OUTCOME, headline.HEADLINE), (headline.SECONDARY_OUTCOME,
+                                                                       headline.SECONDARY),
+                        (names.FIRST_STRIKE, None), (names.WAR, None)):
+        if not run.has(name):
+            continue
+        d = headline.deep_spread(params, run.outcomes, name)
+        p = run.probability(name)
+        text = label or f"P({run.label(name)})"
+        if d is None:
+            rows.append((text, pct_se(p.get("p"), p.get("se")), "–", "–"))
+            continue
+        lead = (f"{pct_se(d['low'], d['low_se'])} → {pct_se(d['high'], d['high_se'])} "
+                f"({d['lead']}, lowest → highest fifth)" if d["significant"] else "no single input stands out")
+        spread = (f"≥ {100 * d['sd_low']:.1f} pp" if d["sd_low"] > 0 else
+                  f"not detectable from {d['n']:,} replicas")
+        rows.append((text, pct_se(p.get("p"), p.get("se")), spread, lead))
+    page.table(["Probability", "Estimate ± Monte Carlo se", "Spread across the inputs (sd, at least)",
+                "The leading input moves it"], rows, numeric=[1, 2],
+               caption="Spread: a lower bound on the standard deviation of the probability across the drawn "
+                       "inputs, √(Σ S1 · p(1 − p)) with S1 the first-order indices above noise (interactions left "
+                       "out, so the true spread is larger). Leading input: the probability among replicas whose "
+                       "value of the input with the largest S1 lies in its lowest and highest fifth.")
+    if _uncertainty(run) == "knowledge":
+        page.paragraph("This run drew only the knowledge base's values (uncertainty=knowledge): the mechanism and "
+                       "decision constants were held at their modes, which hides part of the deep uncertainty. "
+                       "Run with uncertainty=all, or python -m sim.explore (Sobol indices over every input), for "
+                       "the rest.", cls="muted")
+    page.note(CAVEAT)
 
 
 def _changes(page: Page, run: RunData) -> None:
     scen = run.spec.get("scenario", {})
     page.section("What this scenario changes", "changes",
-                 "Parameters this scenario sets differently from the baseline, with where each value comes from. "
-                 "A value given as a range is drawn anew for each replica (triangular: low, most likely, high).")
+                 "How this scenario differs from the baseline: first the mechanics (who can trade what, who "
+                 "mediates, who is left out, where the crisis starts), then the parameters, with where each value "
+                 "comes from. A value given as a range is drawn anew for each replica (triangular: low, most "
+                 "likely, high).")
+    mech = scen.get("mechanics")
+    lines = mechanics_lines(run)
+    if lines:
+        page.heading("Mechanics")
+        page.bullets(lines, cls="mechanics")
     rows = []
     for ch in scen.get("changes") or []:
         src: dict[str, Any] = ch.get("source") or {}
-        where = f"{src.get('seed', '–')}" + (f": “{src['where']}”" if src.get("where") else "")
-        base = value_text(ch["baseline"]) if ch.get("baseline") is not None else "–"
+        where = (f"{src.get('seed', '–')}" + (f": “{src['where']}”" if src.get("where") else "")
+                 + (f": {src['cite']}" if src.get("cite") else ""))
+        base = value_text(ch["baseline"]) if ch.get("baseline") else "– (new: not in the baseline)"
         rows.append((pretty_path(ch.get("path", ""), run.spec), ch.get("path", ""), base,
                      value_text(ch.get("value")), where, src.get("why", "")))
     if rows:
+        page.heading("Parameters")
         page.table(["Parameter", "Path", "Baseline value", "Scenario value", "Source", "Why"], rows)
-    else:
-        page.paragraph("This scenario changes no parameters (it is the baseline).")
-    mech = scen.get("mechanics")
+    elif not lines:
+        page.paragraph("This scenario changes no parameters or mechanics (it is the baseline).")
     if mech:
-        page.html("<details><summary>Mechanics settings</summary><pre>"
+        page.html("<details><summary>All mechanics settings (raw)</summary><pre>"
                   f"{esc(json.dumps(mech, indent=2, sort_keys=True))}</pre></details>")
+
+
+def mechanics_lines(run: RunData) -> list[str]:
+    """The scenario's mechanics, against the base config, in sentences (:mod:`sim.report.mechanics_words`)."""
+    mech = run.spec.get("scenario", {}).get("mechanics") or {}
+    issue = (lambda i: mid_sentence(run.issue(i)["label"], {run.actor_name(a) for a in run.actor_ids})
+             if i in run.issue_ids else str(i))
+    lines: list[str] = []
+    for change in mechanics_diff(mech):
+        lines += describe(change, run.actor_name, issue, run.rungs, mech)
+    return lines
 
 
 def issue_quantities(run: RunData) -> list[str]:
@@ -210,6 +340,8 @@ def build_run_page(run: RunData) -> Page:
 
     case_section(page, run)                  # a backtest case's forecast (sim/report/case.py); other runs: nothing
     _key_facts(page, run)
+    _conditional(page, run)
+    _deep_uncertainty(page, run)
     _changes(page, run)
     _distributions(page, run)
     _over_time(page, run)

@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sim import outcomes as names
-from sim.report.labels import num, rung_label, rung_ticks
+from sim.report.headline import baseline_month, month_axis, month_name
+from sim.report.labels import mid_sentence, num, rung_label, rung_ticks, sentence
 from sim.report.style import DEAL_COLOR, finish, rgba, rung_color
 from sim.runs import RunData
 
@@ -151,13 +152,39 @@ def _category(events: pd.DataFrame) -> str:
     return "up" if delta > 0 else "down" if delta < 0 else "other"
 
 
+def _proper(run: RunData) -> set[str]:
+    """Names that keep their capital mid-sentence: the actors' names and ids."""
+    return {run.actor_name(a) for a in run.actor_ids} | set(run.actor_ids)
+
+
+def lower_labels(run: RunData, text: str) -> str:
+    """``text`` with every issue label after its first character written as it reads mid-sentence
+    (:func:`sim.report.labels.mid_sentence`: ``… concedes on sanctions on Iran …``)."""
+    proper = _proper(run)
+    for issue in run.issue_ids:
+        label = run.issue(issue)["label"]
+        low = mid_sentence(label, proper)
+        if low != label and label in text[1:]:
+            text = text[:1] + text[1:].replace(label, low)
+    return text
+
+
+#: Events that are moves of declared positions (bargaining), not acts in the world.
+_POSITION_EVENTS = ("exchange",)
+
+
 def _event_text(run: RunData, e: pd.Series) -> str:
     before, after = int(e["rung_before"]), int(e["rung_after"])
     move = f"rung {before} → {after}" if before != after else f"stays at rung {after}"
     name = run.actor_name(str(e["actor"])) if isinstance(e["actor"], str) and e["actor"] else ""
-    text = str(e["description"])
+    text = lower_labels(run, str(e["description"]))
+    if str(e["event"]) in _POSITION_EVENTS:
+        war = len(run.rungs) - 1
+        text = text.replace(" concedes on ", " softens its declared position on ", 1)
+        if max(before, after) >= war:
+            text += " — a shift of declared positions only, while the regional war goes on"
     who = f"{name}: " if name and not text.startswith(name) else ""
-    return f"{who}{text} ({move})"
+    return f"{who}{text if who else sentence(text)} ({move})"
 
 
 def _deal_spans(path: pd.DataFrame, last: int) -> list[tuple[float, float]]:
@@ -192,7 +219,7 @@ def timeline_figure(run: RunData, story: Story) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=path["step"], y=path["escalation"], mode="lines", line={"color": "#333", "width": 2.5, "shape": "hv"},
         name="escalation rung", customdata=[rung_label(int(v), rungs) for v in path["escalation"]],
-        hovertemplate="step %{x}: %{customdata}<extra></extra>",
+        hovertemplate="month %{x}: %{customdata}<extra></extra>",
     ))
     ev = run.events[run.events["replica"] == story.replica].sort_values("step", kind="stable")
     groups: dict[str, list[tuple[int, int, str]]] = {c: [] for c in _CATEGORIES}
@@ -201,7 +228,8 @@ def timeline_figure(run: RunData, story: Story) -> go.Figure:
         step = int(cast(SupportsInt, key))
         lines = "<br>".join(_event_text(run, e) for _, e in at_step.iterrows())
         rung = on_path.get(step, int(at_step["rung_after"].iloc[-1]))  # markers sit on the plotted path
-        groups[_category(at_step)].append((step, rung, f"<b>Step {step}</b><br>{lines}"))
+        when = month_name(baseline_month(run.spec), step)
+        groups[_category(at_step)].append((step, rung, f"<b>{when} (month {step})</b><br>{lines}"))
     for cat, items in groups.items():
         if not items:
             continue
@@ -212,7 +240,7 @@ def timeline_figure(run: RunData, story: Story) -> go.Figure:
             hovertemplate="%{text}<extra></extra>",
         ))
     fig.update_yaxes(title="Escalation rung", **rung_ticks(rungs))
-    fig.update_xaxes(title="Month (simulation step)", range=[-0.5, last + 0.5])
+    fig.update_xaxes(**month_axis(baseline_month(run.spec), last), range=[-0.5, last + 0.5])
     return finish(fig, f"{story.title}: replica {story.replica}", height=430)
 
 
@@ -226,17 +254,22 @@ def story_sentence(run: RunData, replica: int) -> str:
         in_force = bool(row[names.DEAL])
         end = "a deal was in force at the end" if in_force else "no deal was in force at the end"
         broke = " (a deal collapsed along the way)" if bool(row[names.DEAL_BROKEN]) or not in_force else ""
-        deal = f"first reached a {run.deal_name} in month {int(row[names.DEAL_STEP])}; {end}{broke}"
+        month = int(row[names.DEAL_STEP])
+        deal = (f"first reached a {run.deal_name} in month {month} "
+                f"({month_name(baseline_month(run.spec), month, short=False)}); {end}{broke}")
     ends = "; ".join(f"{run.label(c)} {num(float(row[c]), 0)}" for c in _issue_columns(run))
-    return (f"Replica {replica} {deal}; {run.label(names.MAX_RUNG)} {rung_label(int(row[names.MAX_RUNG]), rungs)}, "
+    text = (f"Replica {replica} {deal}; {run.label(names.MAX_RUNG)} {rung_label(int(row[names.MAX_RUNG]), rungs)}, "
             f"{run.label(names.FINAL_RUNG)} {rung_label(int(row[names.FINAL_RUNG]), rungs)}. "
             f"Final outcomes (0–100): {ends}.")
+    return lower_labels(run, text)
 
 
 def event_lines(run: RunData, replica: int, limit: int = 60) -> list[str]:
-    """The replica's logged events as short lines, ``Step 6 · Iran: ... (rung 1 → 2)``."""
+    """The replica's logged events as short lines, ``Sep 2025 (month 6) · Iran: ... (rung 1 → 2)``."""
     ev = run.events[run.events["replica"] == replica].sort_values("step", kind="stable")
-    lines = [f"Month {int(e['step'])} · {_event_text(run, e)}" for _, e in ev.head(limit).iterrows()]
+    start = baseline_month(run.spec)
+    lines = [f"{month_name(start, int(e['step']))} (month {int(e['step'])}) · {_event_text(run, e)}"
+             for _, e in ev.head(limit).iterrows()]
     if len(ev) > limit:
         lines.append(f"… and {len(ev) - limit} more events")
     return lines

@@ -30,7 +30,8 @@ from plotly.subplots import make_subplots
 
 from sim import outcomes as names
 from sim.report.figures import add_fan
-from sim.report.labels import MONTH_AXIS, Z95, num, pct, pct_se, scale_ticks, sentence, wrap
+from sim.report.headline import baseline_month, month_axis
+from sim.report.labels import Z95, num, pct, pct_se, scale_ticks, sentence, wrap
 from sim.report.page import Page
 from sim.report.style import DEAL_COLOR, WAR_COLOR, color, finish, rgba
 from sim.runs import RunData
@@ -153,7 +154,7 @@ def world_fan_figure(run: RunData, item: Continuous) -> go.Figure:
         fig.update_yaxes(title=item.axis, range=[-2, 102], ticksuffix=" %")
     else:
         fig.update_yaxes(title=item.axis, rangemode="tozero")
-    fig.update_xaxes(title=MONTH_AXIS)
+    fig.update_xaxes(**month_axis(baseline_month(run.spec), int(q["step"].max()) if len(q) else run.steps))
     fig.update_layout(hovermode="x unified")
     return finish(fig, f"{item.title}, over time", height=430)
 
@@ -197,7 +198,7 @@ def states_figure(run: RunData, items: list[Discrete]) -> go.Figure:
         fig.update_yaxes(tickvals=list(range(k)), ticktext=[wrap(f"{i} · {s}", 18) for i, s in
                                                               enumerate(item.states)],
                          range=[-0.3, k - 0.7], row=row, col=1)
-    fig.update_xaxes(title=MONTH_AXIS, row=len(items), col=1)
+    fig.update_xaxes(**month_axis(baseline_month(run.spec), run.steps), row=len(items), col=1)
     fig.update_layout(hovermode="x unified")
     return finish(fig, "States of the world by month: quantiles across replicas", height=150 + 270 * len(items))
 
@@ -257,7 +258,7 @@ def first_events_figure(run: RunData, events: list[tuple[str, str]]) -> go.Figur
                                  hovertemplate=f"{label}<br>by month %{{x}}: %{{y:.1f}} % of replicas "
                                  "(± %{customdata:.1f} se)<extra></extra>"))
     fig.update_yaxes(title="% of replicas in which it had happened", ticksuffix=" %", rangemode="tozero")
-    fig.update_xaxes(title=MONTH_AXIS, range=[0, steps])
+    fig.update_xaxes(**month_axis(baseline_month(run.spec), steps), range=[0, steps])
     return finish(fig, "By month: share of replicas in which each event had happened at least once", height=460)
 
 
@@ -285,7 +286,7 @@ def strikes_wars_figure(run: RunData, columns: list[str]) -> go.Figure:
                              "(%{customdata:.1f} % of all)<extra></extra>"))
     fig.update_layout(barmode="group", bargap=0.15)
     fig.update_yaxes(title="Replicas (count)", rangemode="tozero")
-    fig.update_xaxes(title=MONTH_AXIS, range=[-0.5, steps + 0.5], dtick=2 if steps > 12 else 1)
+    fig.update_xaxes(**month_axis(baseline_month(run.spec), steps), range=[-0.5, steps + 0.5])
     return finish(fig, "Strikes and wars by month: replicas whose first strike or war began that month", height=440)
 
 
