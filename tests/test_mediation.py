@@ -45,18 +45,19 @@ def test_credible_advice_moves_the_allys_beliefs_not_the_others():
     after = [belief_spread(2.0, trust_us_iran, advice[0]), belief_spread(2.0, trust_iran_us, advice[1])]
     assert np.array_equal(after[0], before[0])                       # the US's uncertainty about Iran: unchanged
     assert np.all(after[1] < before[1])                              # Iran's about the US: reduced
-    gain, stake = np.full(R, 0.3), np.full(R, 0.2)
-    assert np.all(find_probability(gain, stake, after[1]) > find_probability(gain, stake, before[1]))
+    gain = np.full(R, 0.3)
+    assert np.all(find_probability(gain, after[1]) > find_probability(gain, before[1]))
 
 
 def test_find_probability_is_fearons_hidden_range():
-    gain, stake = np.array([0.05, 0.3, 1.0]), np.full(3, 0.2)
-    p = find_probability(gain, stake, 2.0)
+    gain = np.array([0.05, 0.3, 1.0])
+    p = find_probability(gain, 0.5)
     assert np.all(np.diff(p) > 0)                                    # a wider range is found more often
     assert np.all(p > 0.5) and np.all(p < 1)                         # half the time at least, once a range exists
-    assert np.all(find_probability(gain, stake, 0.0) == 1.0)         # full information: always
-    assert np.all(find_probability(gain, np.zeros(3), 2.0) == 1.0)   # nothing hidden at stake: always
-    assert np.all(find_probability(gain, stake, 1e6) < 0.5 + 1e-3)   # no information: a coin flip
+    assert np.all(np.diff([find_probability(gain, s)[1] for s in (0.1, 0.5, 1.0)]) < 0)   # less information, less
+    assert np.all(find_probability(gain, 0.0) == 1.0)                # full information: always
+    assert np.all(find_probability(gain, 1e6) < 0.5 + 1e-3)          # no information: a coin flip
+    assert np.all(find_probability(np.zeros(3), 0.0) == 0.5)        # no range (masked by the deal): no certainty
 
 
 def test_an_unbiased_mediator_is_not_credible_on_resolve():

@@ -7,8 +7,10 @@ Sources
   private information and commitment. Here each party's **disagreement point** is the world it expects without a
   deal — the policies in force and the risk of conflict, costed with its ``war_cost`` — and a framework is
   possible only when the terms beat it for both.
-- Kydd, A. (2003). "Which side are you on?" *AJPS* 47(4): mediators transmit information; the chance of finding
-  the range rises with the parties' (mediated) trust.
+- Kydd, A. (2003). "Which side are you on?" *AJPS* 47(4): a mediator's advice on the other side's resolve, when
+  credible (to the side it is biased toward), removes part of the private information that hides the range.
+- Beardsley, K. (2008). "Agreement without peace?" *AJPS* 52(4): mediated agreements are less durable once the
+  mediator's influence wanes (the extra hazard ``fade_hazard``, :mod:`sim.mechanics.mediation`).
 - Putnam, R. D. (1988). "Diplomacy and domestic politics." *International Organization* 42(3): ratification is
   uncertain, and harder under fire.
 - Fortna, V. P. (2003). "Scraps of paper?" *International Organization* 57(2): agreements break down more under
@@ -19,18 +21,22 @@ Sources
 
 Stages (``deal_stage``): 0 none, 1 talks, 2 framework, 3 signed, 4 implemented, 5 collapsed. Each month:
 - none or collapsed → talks with the probability the second party decided (``p_talks``, :mod:`sim.agents`);
-- the **terms** D on every deal issue are the parties' capability × salience weighted mean position (their Nash
-  bargaining point); party a's **gain** from the deal is
+- the **terms** D on every deal issue are the format's capability × salience weighted mean position (the parties'
+  Nash bargaining point, plus a biased mediator's weight ``format_share``, Svensson 2009); party a's **gain** from the deal is
   ``G_a = Σ_k s_ak (|N_k - x_ak| - |D_k - x_ak|) / (100 Σ_k s_ak) + k_a · r · m`` with N the policies in force on the
   deal issues, x and s its current positions and saliences, ``k_a`` its cost of a month of war, r the month's risk
   of interstate fighting without a deal (1 while fighting, else ``1 - Π (1 - p_strike)`` over the strikers) and m
   the months of conflict a failed bargain brings (``decisions.conflict_months``); a **range** exists when both gains are > 0;
-- talks → framework, if a range exists, with ``φ · (f + (1 - f) √(τ'_pq τ'_qp))`` (τ' trust after mediation);
+- talks → framework, if a range exists, with ``φ · P_p · P_q``, the **hidden range** (Fearon 1995; the form is this
+  project's extension): party b's estimate of the other's gain G_a errs by ``σ_ba z`` and it proposes acceptable
+  terms with ``P_b = Φ(G_a / σ_ba)``, ``σ_ba = σ0 (1 - τ'_ba)(1 - π_b)`` (τ' trust after mediation, π_b the
+  credibility of the mediator's advice to b);
 - framework → signed, if the range holds, with ``ratify · (1 - rung / 6)``; without a range it falls back to talks;
 - signed → implemented with ``implementation`` a month;
 - a strike on the escalation's sponsor (the second party by default) breaks off talks or a framework with
   ``strike_breaks_talks``;
-- signed or implemented → collapsed with ``h0 + h1 · max(rung - 2, 0) + h_s · spoiled``; a collapse multiplies the
+- signed or implemented → collapsed with ``h0 + h1 · max(rung - 2, 0) + h_s · spoiled + h_B λ · [t - t_s ≥ T_B]``
+  (the last term: a mediated agreement signed at t_s under leverage λ, once the mediator's incentives fade); a collapse multiplies the
   parties' mutual trust by χ. At signing the proxy track drops ``deescalation`` rungs.
 - ``channel``: 0 none (no talks), 1 direct, 2 mediated (the mediation mechanism's mediator) while talks, a
   framework or a deal stand;
@@ -80,22 +86,22 @@ def terms(x: np.ndarray, w: np.ndarray, parties: tuple[int, int] | list[int], is
     return num / np.maximum(den, 1e-12)
 
 
-def find_probability(gain: np.ndarray, cost: np.ndarray, spread: np.ndarray | float) -> np.ndarray:
-    """P (R,) that a party uncertain of the other's cost of conflict proposes terms the other accepts (Fearon
-    1995: private information hides the range): it believes the other's cost is ``k · exp(σ z)``, z standard
-    normal, and overreaches when its overestimate of the other's gain, ``k (e^{σ z} - 1) r m``, exceeds the other's
-    true gain G: ``P = Φ(ln(1 + G⁺ / (k r m)) / σ)`` with ``cost = k r m``; 1 when σ = 0 or nothing is at stake."""
+def find_probability(gain: np.ndarray, spread: np.ndarray | float) -> np.ndarray:
+    """P (R,) that a party uncertain of the other's reservation point proposes terms the other accepts (Fearon
+    1995: private information about resolve and the costs of fighting hides the range): its estimate of the
+    other's gain from the terms errs by ``σ z``, z standard normal, and it overreaches when it overestimates that
+    gain by more than the gain G itself: ``P = Φ(G⁺ / σ)``; 1 when σ = 0 (and G > 0)."""
     spread = np.broadcast_to(np.asarray(spread, float), np.shape(gain))
-    cost = np.broadcast_to(np.asarray(cost, float), np.shape(gain))
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.log1p(np.maximum(gain, 0.0) / cost) / spread
-    z = np.where((cost <= 0) | (spread <= 0), np.inf, z)
+        z = np.maximum(gain, 0.0) / spread
+    z = np.where(spread <= 0, np.where(gain > 0, np.inf, 0.0), z)
     return ndtr(z)
 
 
 def belief_spread(spread: np.ndarray | float, trust: np.ndarray, advice: np.ndarray) -> np.ndarray:
-    """b's uncertainty (R,) about a's cost of conflict: ``σ_ba = σ0 (1 - τ'_ba)(1 - π_b)`` — what is left after a's
-    own claims, believed as far as b trusts a, and the mediator's advice, believed with credibility π_b."""
+    """b's uncertainty (R,) about a's reservation point: ``σ_ba = σ0 (1 - τ'_ba)(1 - π_b)`` — what is left after a's
+    own claims, believed as far as b trusts a, and the mediator's advice on a's resolve, believed with credibility
+    π_b (Kydd 2003)."""
     return np.asarray(spread) * (1.0 - trust) * (1.0 - advice)
 
 
@@ -229,9 +235,8 @@ class Deal(Mechanism[DealSpec]):
         world["deal_gain"] = g
         in_range = (g > 0).all(axis=0)
         trust, advice = world["effective_trust"], world["advice"]
-        stake = world["war_cost_rate"][[p, q]] * risk * world["conflict_months"]      # (2, R): k_a r m
-        info = (find_probability(g[1], stake[1], belief_spread(c.belief_spread, trust[p, q], advice[p]))
-                * find_probability(g[0], stake[0], belief_spread(c.belief_spread, trust[q, p], advice[q])))
+        info = (find_probability(g[1], belief_spread(c.belief_spread, trust[p, q], advice[p]))
+                * find_probability(g[0], belief_spread(c.belief_spread, trust[q, p], advice[q])))
         struck = world["nuclear_strike"] | world["struck_sponsor"]
         # transitions, each from the stage at the start of the month
         opened = ((stage == NONE) | (stage == COLLAPSED)) & (u[0] < world["p_talks"][q])

@@ -3,8 +3,8 @@
 Sources
 -------
 - Fearon, J. D. (1995). "Rationalist explanations for war." *International Organization* 49(3): each party knows
-  its own cost of fighting, the other does not, and both have an incentive to misrepresent it; the bargaining range
-  is hidden (the deal's information factor, :func:`sim.mechanics.deal.find_probability`).
+  its own resolve and cost of fighting, the other does not, and both have an incentive to misrepresent them; the
+  bargaining range is hidden (the deal's information factor, :func:`sim.mechanics.deal.find_probability`).
 - Kydd, A. (2003). "Which side are you on? Bias, credibility, and mediation." *American Journal of Political
   Science* 47(4), 597-611: a mediator reduces the chance of conflict by providing information on the parties'
   resolve, but only if it is believed; "an unbiased mediator who is simply interested in minimizing the probability
@@ -24,8 +24,9 @@ Sources
   its weight in the talks' terms (``format_share``) scaled by its credibility with its ally.
 - Beardsley, K. (2008). "Agreement without peace? International mediation and time inconsistency problems."
   *American Journal of Political Science* 52(4), 723-740, and Beardsley, K. (2011). *The Mediation Dilemma*.
-  Cornell UP: mediated agreements are reached more often but last less, because the incentives a mediator's
-  leverage creates fade once it leaves. Here: an agreement signed under a mediator's leverage carries an extra
+  Cornell UP: "mediation can create artificial incentives that, as the mediator's influence wanes and the
+  combatants' demands change, leave the actors with an agreement less durable than one that would have been
+  achieved without mediation" (2008, abstract). Here: an agreement signed under a mediator's leverage carries an extra
   collapse hazard once ``incentive_fade`` months have passed (:mod:`sim.mechanics.deal`).
 
 Equations (docs/model.md §7.4; the reduced forms are this project's **extension** of the papers' mechanisms).
