@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from sim.errors import ConfigError
 from sim.experiment import run_chunk
@@ -168,3 +169,36 @@ def test_the_lever_accepts_an_actor_neutral_or_null_and_the_sidelined_follow_fro
         spec = compose_spec("scenario=status_quo", f"mechanics.mediation.mediator={value}")
         section = spec.mechanics["mediation"]
         assert sorted(section.sidelined(spec.actor_ids)) == sorted(sidelined)
+
+
+# --- comparative statics (issue 13, item 4): where theory signs the response ---------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-1, 1), st.floats(-1, 1), st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(0.01, 2),
+       st.floats(0, 0.99), st.floats(0.01, 2))
+def test_more_credibility_or_more_bias_toward_the_advised_party_never_hides_the_range(w_p, w_q, k1, k2, extra,
+                                                                                     gain, trust, spread):
+    """Kydd (2003) as a monotone property of the kernels: credibility and bias toward the party advised raise the
+    credibility of the advice, which lowers that party's uncertainty and raises its chance of finding the range."""
+    lo, hi = min(k1, k2), max(k1, k2)
+    al = np.zeros((3, 3, 1))
+    al[2, 0], al[2, 1] = w_p, w_q                                   # mediator 2, parties 0 and 1
+    more = al.copy()
+    more[2, 1] = min(w_q + extra, 1.0)                              # more bias toward party 1
+    parties = [0, 1]
+    a_lo, a_hi = advice_credibility(bias(al, 2, parties), lo), advice_credibility(bias(al, 2, parties), hi)
+    a_more = advice_credibility(bias(more, 2, parties), hi)
+    assert np.all(a_hi >= a_lo) and a_more[1, 0] >= a_hi[1, 0] and a_more[0, 0] <= a_hi[0, 0]
+    g, tr = np.full(1, gain), np.full(1, trust)
+    p_lo = find_probability(g, belief_spread(spread, tr, a_lo[1]))
+    p_hi = find_probability(g, belief_spread(spread, tr, a_hi[1]))
+    assert np.all(p_hi >= p_lo - 1e-12)
+    assert np.all(find_probability(g, belief_spread(spread, np.minimum(tr + 0.01, 1), a_lo[1])) >= p_lo - 1e-12)
+
+
+def test_p_deal_rises_with_the_mediators_credibility():
+    """On the engine, same seed: more credibility, more agreements, and more of them collapse (Beardsley)."""
+    runs = [_outcomes("russian_mediation", f"mechanics.mediation.credibility={k}", blocks=4) for k in (0.0, 0.4, 0.8)]
+    ever = [r["deal_ever"].mean() for r in runs]
+    broken = [r["deal_broken"].mean() for r in runs]
+    assert ever[0] < ever[1] < ever[2]
+    assert broken[0] < broken[2]
