@@ -1,9 +1,12 @@
 """The ablation table of docs/model.md: each decision rule and mechanism off in turn, status quo, paired replicas.
 
     python bench/ablation.py [--runs 4096] [--scenario status_quo] [--markdown]
+    python bench/ablation.py --mediated [--runs 2048] [--markdown]
 
 Prints P(deal ever), P(first strike), P(war), P(talks) and the mean cost of conflict of every actor, with the
-rule or mechanism off, beside the full model (same seed: common random numbers).
+rule or mechanism off, beside the full model (same seed: common random numbers). ``--mediated``: mediation off
+(and at credibility 0) in the scenarios with a mediator, with P(deal ever), P(deal at the end), P(war) and the
+median outcomes on support to Ukraine and Russia's role (the status quo has no mediator).
 """
 
 from __future__ import annotations
@@ -34,17 +37,44 @@ def measure(scenario: str, runs: int, *overrides: str) -> dict[str, float]:
     return out
 
 
+MEDIATED = ("russian_mediation", "grand_bargain")
+
+
+def measure_outcomes(scenario: str, runs: int, *overrides: str) -> dict[str, float]:
+    """P(deal ever), P(deal at the end), P(war), and the median ukraine_support and russia_mideast_role."""
+    spec = compose_spec(f"scenario={scenario}", f"n_runs={runs}", "report=false", *overrides)
+    res = run_experiment(spec, InProcess())
+    col = {k: np.concatenate([r.outcomes[k] for r in res]) for k in res[0].outcomes}
+    return {"P(deal ever)": float(np.mean(col["deal_ever"])), "P(deal at end)": float(np.mean(col["deal"])),
+            "P(war)": float(np.mean(col["war"])),
+            "ukraine_support": float(np.median(col["outcome_ukraine_support"])),
+            "russia_mideast_role": float(np.median(col["outcome_russia_mideast_role"]))}
+
+
+def mediated_rows(runs: int) -> list[tuple[str, dict[str, float]]]:
+    rows = []
+    for sc in MEDIATED:
+        rows.append((f"{sc}", measure_outcomes(sc, runs)))
+        rows.append((f"{sc}, mediation off", measure_outcomes(sc, runs, "mechanics.mediation.enabled=false")))
+        rows.append((f"{sc}, credibility 0", measure_outcomes(sc, runs, "mechanics.mediation.credibility=0")))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=4096)
     ap.add_argument("--scenario", default="status_quo")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--mediated", action="store_true", help="mediation off in the scenarios with a mediator")
     a = ap.parse_args()
-    rows = [("full model", measure(a.scenario, a.runs))]
-    for m in MECHANISMS:
-        rows.append((f"mechanism {m} off", measure(a.scenario, a.runs, f"mechanics.{m}.enabled=false")))
-    for rule in RULES:
-        rows.append((f"rule {rule} off", measure(a.scenario, a.runs, f"decisions.disabled=[{rule}]")))
+    if a.mediated:
+        rows = mediated_rows(a.runs)
+    else:
+        rows = [("full model", measure(a.scenario, a.runs))]
+        for m in MECHANISMS:
+            rows.append((f"mechanism {m} off", measure(a.scenario, a.runs, f"mechanics.{m}.enabled=false")))
+        for rule in RULES:
+            rows.append((f"rule {rule} off", measure(a.scenario, a.runs, f"decisions.disabled=[{rule}]")))
     keys = list(rows[0][1])
     if a.markdown:
         print("| variant | " + " | ".join(keys) + " |")
@@ -52,9 +82,9 @@ def main() -> None:
         for name, r in rows:
             print(f"| {name} | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |")
     else:
-        print(f"{'variant':28s}" + "".join(f"{k[:14]:>15s}" for k in keys))
+        print(f"{'variant':36s}" + "".join(f"{k[:14]:>15s}" for k in keys))
         for name, r in rows:
-            print(f"{name:28s}" + "".join(f"{r[k]:15.3f}" for k in keys))
+            print(f"{name:36s}" + "".join(f"{r[k]:15.3f}" for k in keys))
 
 
 if __name__ == "__main__":

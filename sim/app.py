@@ -103,7 +103,8 @@ def layout(engine: Any, controls: list[InputControl], method: str) -> Any:
                 html.Label("Mediator"),
                 dcc.RadioItems(id="mediator", value="scenario",
                                options=[{"label": "as the scenario has it", "value": "scenario"},
-                                        {"label": "none", "value": "none"}]
+                                        {"label": "none", "value": "none"},
+                                        {"label": "neutral (no stake, no ally)", "value": "neutral"}]
                                + [{"label": a, "value": a} for a in actors if a not in deal.get("parties", [])]),
                 html.Label("Exchange links available"),
                 dcc.Checklist(id="links", options=[], value=[]),

@@ -60,7 +60,7 @@ class InputSetting:
 class Levers:
     """The scenario's levers; None keeps the scenario's own setting."""
 
-    mediator: str | None = None            #: an actor id, or "none" (mediation off)
+    mediator: str | None = None            #: an actor id, "neutral" (a third party with no stake), or "none" (off)
     links: tuple[str, ...] | None = None   #: keys of the exchange links kept available
     deadline: int | None = None            #: mechanics.deal.deadline: months of the US ultimatum
     steps: int | None = None               #: months simulated: the deadline for a deal

