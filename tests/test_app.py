@@ -25,7 +25,7 @@ def engine() -> WhatIf:
 
 def test_the_page_computes_what_the_command_line_computes(engine):
     settings = [InputSetting("actors.us.salience.ukraine_support", 20, 30, True),
-                InputSetting("mechanics.exchange.trust_floor", 0.15, 0.15, False)]
+                InputSetting("mechanics.exchange.rate", 0.4, 0.4, False)]
     levers = Levers(mediator="none", deadline=4, steps=12)
     ev = engine.evaluate("grand_bargain", settings, levers)
     lines = engine.overrides("grand_bargain", settings, levers)
