@@ -41,7 +41,7 @@ unless the holder reneges, with the monthly hazard ``h = h_0 · f_a · (1 - τ_j
 ``reneger_factor`` of the actor named ``reneger``, else 1; ``τ_ji`` the partner's trust in the holder: its reputation
 for delivery). Reneging restores the holder's position before the exchange, releases the partner from its side
 and multiplies the partner's trust in the holder by ``renege_trust_retained``. Each actor-issue draws its reneging
-uniforms from its own substream ``exchange/renege/<actor>:<issue>``.
+uniforms (one per issue and month) from the actor's own substream ``exchange/renege/<actor>``.
 
 **Brokered exchange** (this project's extension): a patron ``j`` listed in ``brokers`` may deliver its client
 ``k``'s move on the listed issues: ``k``'s position moves toward ``i``'s instead of ``j``'s, by at most the
@@ -147,49 +147,142 @@ def evaluate(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, r
 
 @dataclass
 class Trades:
-    """What one month's market realised: per slot, the candidate index (R,) (-1: none) and the moves."""
+    """What one month's market realised: per slot, the candidate index (R,) (-1: none) and its gain."""
 
     chosen: list[np.ndarray]
     gains: list[np.ndarray]
 
 
+def salience_condition(s: np.ndarray, cand: Candidates) -> np.ndarray:
+    """(R, C) bool: the candidates' saliences are inversely ordered, ``s_jp s_iq > s_ip s_jq``."""
+    A, I, R = s.shape
+    S = s.reshape(A * I, R).T
+    return S[:, cand.j * I + cand.p] * S[:, cand.i * I + cand.q] > S[:, cand.i * I + cand.p] * S[:, cand.j * I + cand.q]
+
+
+def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(v, float), (R,))
+
+
+def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dict[str, np.ndarray],
+          gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray, rho: np.ndarray | None,
+          concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D.
+
+    The same quantities as :func:`evaluate`; the cheap conditions (sides, saliences, free actor-issues) are
+    combined per ordered pair of actors and issue first, (A, A, I, R), and the rest is computed on the
+    (candidate, replica) pairs that pass them only.
+    """
+    A, I, R = x.shape
+    O = compromise(x, w)
+    X, S, Wt = x.reshape(A * I, R), s.reshape(A * I, R), w.reshape(A * I, R)
+    side = np.sign(x - O[None]).astype(np.int8)
+    free = ~used
+    free2 = (free[:, None] & free[None, :]).reshape(A * A * I, R)       # (A, A, I, R) flattened
+    ok2 = ((side[:, None] * side[None, :] < 0).reshape(A * A * I, R) & free2).T.copy()   # (R, A·A·I)
+    ok = ok2[:, fl["P"]] & ok2[:, fl["Q"]] & gainful                     # (R, C): replica-major
+    if fl["brokered"].size:
+        rows = fl["brokered"]
+        ok[:, rows] &= ok2[:, fl["K"][rows]]                            # the client opposite i on q, and free
+    if concede is not None:
+        rows = np.flatnonzero(concede[cand.i, cand.p])
+        if rows.size:
+            ip, jp, p = fl["ip"][rows], fl["jp"][rows], cand.p[rows]
+            gains_j = ((X[jp] - O[p]) * (X[jp] - X[ip]) > 0).T              # the move brings O_p toward j
+            ok[:, rows] |= free2.T[:, fl["P"][rows]] & gains_j & ok2[:, fl["Q"][rows]] & gainful[:, rows]
+            if fl["brokered"].size:
+                ok[:, rows] &= np.where(cand.brokered[rows][None, :], ok2[:, fl["K"][rows]], True)
+    C = ok.shape[1]
+    idx = np.flatnonzero(ok)                                 # sorted by replica, then candidate
+    if idx.size == 0:
+        return (idx,) * 5
+    r, c = np.divmod(idx, C)
+    Xf, Sf, Wf = X.ravel(), S.ravel(), Wt.ravel()
+    at = {k: fl[k][c] * R + r for k in ("ip", "iq", "jp", "jq", "kq")}
+    xip, xjp, xiq, xkq = Xf[at["ip"]], Xf[at["jp"]], Xf[at["iq"]], Xf[at["kq"]]
+    sip, sjp, siq, sjq = Sf[at["ip"]], Sf[at["jp"]], Sf[at["iq"]], Sf[at["jq"]]
+    Wsum = w.sum(axis=0).ravel()
+    Of = O.ravel()
+    pr, qr = cand.p[c] * R + r, cand.q[c] * R + r
+    Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
+    wip, wkq = Wf[at["ip"]], Wf[at["kq"]]
+    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    reach = np.where(cand.brokered[c], leverage[r], 1.0) if fl["brokered"].size else 1.0
+    d_p, d_q = xjp - xip, xiq - xkq
+    ad_p, ad_q = np.abs(d_p), np.abs(d_q)
+    a = rate[r] * np.minimum(np.minimum(wip * ad_p / np.maximum(Wp, 1e-12),
+                                        reach * wkq * ad_q / np.maximum(Wq, 1e-12) / np.maximum(lam, 1e-12)),
+                             np.minimum(np.abs(xjp - Op), np.abs(xiq - Oq) / np.maximum(lam, 1e-12)))
+    G = a * (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
+    keep = a > EPS
+    if rho is not None:
+        rf = rho.ravel()
+        rho_j = rf[(cand.j[c] * A + cand.i[c]) * R + r]                   # the partner j reneges on i
+        rho_i = rf[(cand.i[c] * A + cand.j[c]) * R + r]
+        keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)
+    sel = np.flatnonzero(keep)
+    if sel.size == 0:
+        return (sel,) * 5
+    r, G = r[sel], G[sel]
+    starts = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1]
+    gmax = np.repeat(np.maximum.reduceat(G, starts), np.diff(np.r_[starts, r.size]))
+    top = np.flatnonzero(G >= gmax)                          # ties: the first candidate in the list
+    top = top[np.r_[True, r[top][1:] != r[top][:-1]]]
+    pick = sel[top]
+    c, r, G, a, lam = c[pick], r[top], G[top], a[pick], lam[pick]
+    move_i = np.sign(d_p[pick]) * np.minimum(a * Wp[pick] / np.maximum(wip[pick], 1e-12), ad_p[pick])
+    move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq[pick] / np.maximum(wkq[pick], 1e-12), ad_q[pick])
+    return r, c, G, move_i, move_k
+
+
 def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rate: np.ndarray | float,
            leverage: np.ndarray | float, hazard: np.ndarray | None = None, horizon: np.ndarray | float = 1.0,
-           blocked: np.ndarray | None = None, concede: np.ndarray | None = None, on_trade=None) -> Trades:
+           blocked: np.ndarray | None = None, concede: np.ndarray | None = None, gainful: np.ndarray | None = None,
+           on_trade=None) -> Trades:
     """One round of the market, in place on ``x`` (A, I, R): realise the best possible and credible exchange of
     each replica, mark its actor-issues used, recompute, repeat until no replica has one left.
 
-    ``blocked`` (A, I, R) bool: actor-issues that may not move (bound by a commitment). ``on_trade(slot, c, rr,
-    ev)`` is called after each slot with the chosen candidate per traded replica (``c``, ``rr``) and the slot's
-    evaluation (for commitments and the event log).
+    ``blocked`` (A, I, R) bool: actor-issues bound by a commitment (they take no part). ``gainful`` (R, C) the
+    salience condition (:func:`gainful`; computed here if None). ``on_trade(slot, c, rr,
+    move_i, move_k, x)`` is called before each slot's moves with the chosen candidate of every replica that trades.
+    After the first slot only the replicas that traded in the previous one are recomputed (the others have no
+    valid candidate left, as nothing changed for them).
     """
     A, I, R = x.shape
     used = np.zeros((A, I, R), bool) if blocked is None else blocked.copy()
     out = Trades([], [])
-    rr_all = np.arange(R)
+    fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
+          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q,
+          "P": (cand.i * A + cand.j) * I + cand.p, "Q": (cand.i * A + cand.j) * I + cand.q,
+          "K": (cand.i * A + cand.k) * I + cand.q, "brokered": np.flatnonzero(cand.brokered)}
+    if gainful is None:
+        gainful = salience_condition(s, cand)
+    rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
+    rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
+    cols = np.arange(R)
     for slot in range(max(A * I // 4, 1)):
-        ev = evaluate(x, s, w, cand, rate=rate, leverage=leverage, hazard=hazard, horizon=horizon, concede=concede)
-        free = ~(used[cand.i, cand.p] | used[cand.i, cand.q] | used[cand.j, cand.p] | used[cand.j, cand.q]
-                 | used[cand.k, cand.q])
-        valid = ev["possible"] & ev["credible"] & free
-        score = np.where(valid, ev["G"], -np.inf)
-        best = np.argmax(score, axis=0)                   # ties: the first candidate in the list
-        any_ = valid[best, rr_all]
-        if not any_.any():
+        sub = cols.size < R
+        xs, ss, ws = (x[:, :, cols], s[:, :, cols], w[:, :, cols]) if sub else (x, s, w)
+        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, gainful[cols] if sub else gainful,
+                                used[:, :, cols] if sub else used, rate_r[cols], lev_r[cols],
+                                None if rho is None else rho[:, cols], concede)
+        if r.size == 0:
             break
-        rr = rr_all[any_]
-        c = best[any_]
-        i, p, j, q, k = cand.i[c], cand.p[c], cand.j[c], cand.q[c], cand.k[c]
+        rr = cols[r]
         if on_trade is not None:
-            on_trade(slot, c, rr, ev, x)
-        x[i, p, rr] += ev["move_i"][c, rr]
-        x[k, q, rr] += ev["move_k"][c, rr]
+            on_trade(slot, c, rr, mi, mk, x)
+        i, p, j, q, k = cand.i[c], cand.p[c], cand.j[c], cand.q[c], cand.k[c]
+        x[i, p, rr] += mi
+        x[k, q, rr] += mk
         for a_, k_ in ((i, p), (i, q), (j, p), (j, q), (k, q)):
             used[a_, k_, rr] = True
         chosen = np.full(R, -1, np.intp)
         chosen[rr] = c
+        gains = np.zeros(R)
+        gains[rr] = G
         out.chosen.append(chosen)
-        out.gains.append(np.where(any_, ev["G"][best, rr_all], 0.0))
+        out.gains.append(gains)
+        cols = rr
     return out
 
 
@@ -255,7 +348,7 @@ class Exchange(Mechanism[ExchangeSpec]):
 
     @classmethod
     def streams(cls, section: ExchangeSpec, index: Index) -> list[str]:
-        return [f"{cls.name}/renege/{a}:{k}" for a in index.actors for k in index.issues]
+        return [f"{cls.name}/renege/{a}" for a in index.actors]
 
     @classmethod
     def outcomes(cls, section: ExchangeSpec, index: Index) -> list[Outcome]:
@@ -268,6 +361,7 @@ class Exchange(Mechanism[ExchangeSpec]):
         A, I = len(ix.actors), len(ix.issues)
         brokers = [(ix.a(b.patron), ix.a(b.client), [ix.i(k) for k in b.issues]) for b in s.brokers]
         self.cand = candidates(A, I, brokers)
+        self.gainful: np.ndarray | None = None
         self.concede = np.zeros((A, I), bool)
         for cn in s.concessions:
             self.concede[ix.a(cn.actor), ix.i(cn.issue)] = True
@@ -281,7 +375,7 @@ class Exchange(Mechanism[ExchangeSpec]):
         world.add("bound_holder", np.zeros((A, I, n), np.intp))     # whose promise the position is (the patron)
         world.add("bound_partner", np.zeros((A, I, n), np.intp))    # to whom
         world.add("bound_link", np.zeros((A, I, n), np.intp))       # flat index a·I + k of the other side's move
-        self.streams_ = [[f"{self.name}/renege/{a}:{k}" for k in ix.issues] for a in ix.actors]
+        self.streams_ = [f"{self.name}/renege/{a}" for a in ix.actors]
 
     def hazard(self, world: World) -> np.ndarray:
         """(A, A, R) monthly hazard that actor a reneges on partner b: ``h_0 · f_a · (1 - τ_ba)``."""
@@ -297,8 +391,8 @@ class Exchange(Mechanism[ExchangeSpec]):
         A, I, R = x.shape
         hazard = self.hazard(world)
         bound = world["bound_until"] > t
-        # reneging: one uniform per actor-issue and month, each from its own substream
-        u = np.stack([np.stack([self.draw(name).uniform() for name in row]) for row in self.streams_])
+        # reneging: one uniform per actor-issue and month, from the actor's own substream
+        u = np.stack([self.draw(name).uniform(I) for name in self.streams_])
         rr = np.arange(R)
         holder, partner = world["bound_holder"], world["bound_partner"]
         h = hazard[holder, partner, rr]
@@ -325,9 +419,19 @@ class Exchange(Mechanism[ExchangeSpec]):
         # commitment: a bound position is held at the agreed value
         x[bound] = world["bound_position"][bound]
         horizon = np.asarray(c.commitment, float)
+        if self.gainful is None:
+            # saliences never change during a run (no mechanism moves them): the salience condition is computed
+            # once, and candidates that fail it in every replica of the chunk are dropped (about half: of the two
+            # orientations of a pair of actors and of issues at most one holds)
+            g = salience_condition(world.salience, self.cand)
+            keep = np.flatnonzero(g.any(axis=0))
+            self.cand = Candidates(*(v[keep] for v in (self.cand.i, self.cand.p, self.cand.j, self.cand.q,
+                                                        self.cand.k)))
+            self.gainful = np.ascontiguousarray(g[:, keep])
         cand = self.cand
 
-        def on_trade(slot: int, ci: np.ndarray, rr_: np.ndarray, ev: dict[str, np.ndarray], xs: np.ndarray) -> None:
+        def on_trade(slot: int, ci: np.ndarray, rr_: np.ndarray, move_i: np.ndarray, move_k: np.ndarray,
+                     xs: np.ndarray) -> None:
             i, p, j, q, k = cand.i[ci], cand.p[ci], cand.j[ci], cand.q[ci], cand.k[ci]
             until = t + np.broadcast_to(horizon, (R,))[rr_]
             for (a, kk, hold, part, other) in ((i, p, i, j, k * I + q), (k, q, j, i, i * I + p)):
@@ -336,8 +440,8 @@ class Exchange(Mechanism[ExchangeSpec]):
                 world["bound_holder"][a, kk, rr_] = hold
                 world["bound_partner"][a, kk, rr_] = part
                 world["bound_link"][a, kk, rr_] = other
-            world["bound_position"][i, p, rr_] = xs[i, p, rr_] + ev["move_i"][ci, rr_]
-            world["bound_position"][k, q, rr_] = xs[k, q, rr_] + ev["move_k"][ci, rr_]
+            world["bound_position"][i, p, rr_] = xs[i, p, rr_] + move_i
+            world["bound_position"][k, q, rr_] = xs[k, q, rr_] + move_k
             world["trades"][rr_] += 1.0
             if self.log.active:
                 n = self.log.replica_ids.size
@@ -351,4 +455,4 @@ class Exchange(Mechanism[ExchangeSpec]):
                                     f"{ix.label(qi_)}{via}", world["rung"], world["rung"])
 
         market(x, world.salience, world.weight, cand, rate=c.rate, leverage=c.leverage, hazard=hazard,
-               horizon=horizon, blocked=bound, concede=self.concede, on_trade=on_trade)
+               horizon=horizon, blocked=bound, concede=self.concede, gainful=self.gainful, on_trade=on_trade)
