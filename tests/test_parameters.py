@@ -39,7 +39,7 @@ def test_unchanged_inputs_have_the_same_values_in_two_scenarios(tmp_path):
     same = [c for c in a.columns if c in b.columns and c not in changed]
     assert len(same) > 100
     assert a[same].equals(b[same])
-    assert not np.allclose(a["actors.us.position.ukraine_support"], b["actors.us.position.ukraine_support"])
+    assert not np.allclose(a["actors.europe.salience.ukraine_support"], b["actors.europe.salience.ukraine_support"])
 
 
 def test_uncertainty_all_draws_the_constants_and_leaves_the_knowledge_draws(tmp_path):
