@@ -127,14 +127,14 @@ def test_the_instrument_concession_allows_a_same_side_conceder():
 
 
 # ---------------------------------------------------------------------------------------------- on the engine
-def _model(*extra, n=256, steps=6):
+def _model(*extra, n=256, steps=6, logged=0):
     from sim.model import GeoModel
     from sim.run import compose_spec
     from sim.streams import BlockStreams, replica_ids
 
     spec = compose_spec("scenario=grand_bargain", f"n_runs={n}", f"steps={steps}", "event_replicas=0",
                         "trajectory_replicas=0", *extra)
-    return GeoModel(spec, BlockStreams(11, [0]), replica_ids=replica_ids([0]), n_logged=0)
+    return GeoModel(spec, BlockStreams(11, [0]), replica_ids=replica_ids([0]), n_logged=logged)
 
 
 def test_commitment_holds_positions_and_reneging_restores_and_costs_trust():
@@ -169,14 +169,13 @@ def test_commitment_holds_positions_and_reneging_restores_and_costs_trust():
 
 
 def test_exchange_off_means_no_exchange_events():
-    m = _model("mechanics.exchange.enabled=false")
-    x0 = m.world.position.copy()
+    m = _model("mechanics.exchange.enabled=false", logged=64)
     m.run(6)
     assert m.world["trades"].sum() == 0 and m.world["reneged"].sum() == 0
-    on = _model()
+    assert not {"exchange", "renege"} & set(m.log.rows["event"])
+    on = _model(logged=64)
     on.run(6)
-    assert on.world["trades"].sum() > 0
-    del x0
+    assert on.world["trades"].sum() > 0 and "exchange" in set(on.log.rows["event"])
 
 
 def test_the_grand_bargain_lowers_support_to_ukraine_through_the_trade():
