@@ -3,10 +3,11 @@
     python bench/ablation.py [--runs 4096] [--scenario status_quo] [--markdown]
     python bench/ablation.py --mediated [--runs 2048] [--markdown]
 
-Prints P(deal ever), P(first strike), P(war), P(talks) and the mean cost of conflict of every actor, with the
-rule or mechanism off, beside the full model (same seed: common random numbers). ``--mediated``: mediation off
-(and at credibility 0) in the scenarios with a mediator, with P(deal ever), P(deal at the end), P(war) and the
-median outcomes on support to Ukraine and Russia's role (the status quo has no mediator).
+Prints P(deal ever), P(first strike), P(war), P(talks), the mean support to Ukraine and Russia's role in force at
+the end, and the mean cost of conflict of every actor, with the rule or mechanism off, beside the full model (same
+seed: common random numbers). ``--only exchange,mediation`` runs those mechanisms' rows only. ``--mediated``:
+mediation off (and at credibility 0) in the scenarios with a mediator, with P(deal ever), P(deal at the end),
+P(war) and the median outcomes on support to Ukraine and Russia's role (the status quo has no mediator).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def measure(scenario: str, runs: int, *overrides: str) -> dict[str, float]:
     res = run_experiment(spec, InProcess())
     col = {k: np.concatenate([r.outcomes[k] for r in res]) for k in res[0].outcomes}
     out = {"P(deal ever)": float(np.mean(col["deal_ever"])), "P(talks)": float(np.mean(col["talks_ever"])),
-           "P(first strike)": float(np.mean(col["first_strike"])), "P(war)": float(np.mean(col["war"]))}
+           "P(first strike)": float(np.mean(col["first_strike"])), "P(war)": float(np.mean(col["war"])),
+           "Ukraine support": float(np.mean(col["outcome_ukraine_support"])),
+           "Russia's role": float(np.mean(col["outcome_russia_mideast_role"]))}
     for k in sorted(c for c in col if c.startswith("war_cost_")):
         out[k.removeprefix("war_cost_") + " cost"] = float(np.mean(col[k]))
     return out
@@ -66,14 +69,16 @@ def main() -> None:
     ap.add_argument("--scenario", default="status_quo")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--mediated", action="store_true", help="mediation off in the scenarios with a mediator")
+    ap.add_argument("--only", default="", help="comma-separated mechanisms to switch off (default: all, and every rule)")
     a = ap.parse_args()
     if a.mediated:
         rows = mediated_rows(a.runs)
     else:
         rows = [("full model", measure(a.scenario, a.runs))]
-        for m in MECHANISMS:
+        only = [m for m in a.only.split(",") if m]
+        for m in only or MECHANISMS:
             rows.append((f"mechanism {m} off", measure(a.scenario, a.runs, f"mechanics.{m}.enabled=false")))
-        for rule in RULES:
+        for rule in ([] if only else RULES):
             rows.append((f"rule {rule} off", measure(a.scenario, a.runs, f"decisions.disabled=[{rule}]")))
     keys = list(rows[0][1])
     if a.markdown:

@@ -106,7 +106,7 @@ def layout(engine: Any, controls: list[InputControl], method: str) -> Any:
                                         {"label": "none", "value": "none"},
                                         {"label": "neutral (no stake, no ally)", "value": "neutral"}]
                                + [{"label": a, "value": a} for a in actors if a not in deal.get("parties", [])]),
-                html.Label("Exchange links available"),
+                html.Label("Brokered exchanges available"),
                 dcc.Checklist(id="links", options=[], value=[]),
                 html.Label("The US ultimatum: months of talks before they count as stalled (the military option)"),
                 dcc.Slider(id="deadline", min=1, max=12, step=1, value=deadline,
@@ -189,7 +189,7 @@ def create_app(engine: Any, controls: list[InputControl], method: str) -> Any:
 
     @app.callback(Output("links", "options"), Output("links", "value"), Input("scenario", "value"))
     def _links(scenario: str) -> tuple[list[dict[str, str]], list[str]]:
-        links = engine.config(scenario).get("mechanics", {}).get("exchange", {}).get("links", [])
+        links = engine.config(scenario).get("mechanics", {}).get("exchange", {}).get("brokers", [])
         options = [{"label": f"{link_key(x)}" + (f" ({x['note']})" if x.get("note") else ""),
                     "value": link_key(x)} for x in links]
         return options, [o["value"] for o in options]
@@ -208,7 +208,7 @@ def create_app(engine: Any, controls: list[InputControl], method: str) -> Any:
             if (c.drawn and (lo, hi) != (c.low, c.high)) or (not c.drawn and lo != c.mode):
                 settings.append(InputSetting(c.path, lo, hi, c.drawn))
         known = [link_key(x) for x in engine.config(scenario).get("mechanics", {}).get("exchange", {})
-                 .get("links", [])]
+                 .get("brokers", [])]
         levers = Levers(mediator=None if mediator == "scenario" else mediator,
                         links=tuple(k for k in known if k in (links or [])) if set(links or []) != set(known) else
                         None, deadline=int(deadline), steps=int(steps))

@@ -12,8 +12,8 @@ What the page moves:
 * **inputs** (:class:`InputSetting`) hold for the scenario *and* for the status quo it is compared with: a
   knowledge-base value (drawn per replica) is drawn within the range set (both ends together fix it); a mechanism
   or decision constant (held at its mode) is held at the value set;
-* **levers** (:class:`Levers`) change the scenario only: the mediator (or none), which exchange links are
-  available, the US ultimatum's deadline (months before talks count as stalled), the horizon in months.
+* **levers** (:class:`Levers`) change the scenario only: the mediator (or none), which brokered exchanges are
+  available (``mechanics.exchange.brokers``), the US ultimatum's deadline (months before talks count as stalled), the horizon in months.
 
 Both runs share the seed, so replica r sees the same random numbers in both (common random numbers) and the
 differences are paired (:func:`sim.compare.difference`). Results are cached by their overrides: moving a lever
@@ -61,7 +61,7 @@ class Levers:
     """The scenario's levers; None keeps the scenario's own setting."""
 
     mediator: str | None = None            #: an actor id, "neutral" (a third party with no stake), or "none" (off)
-    links: tuple[str, ...] | None = None   #: keys of the exchange links kept available
+    links: tuple[str, ...] | None = None   #: keys of the exchange's brokers kept available (:func:`link_key`)
     deadline: int | None = None            #: mechanics.deal.deadline: months of the US ultimatum
     steps: int | None = None               #: months simulated: the deadline for a deal
 
@@ -93,9 +93,17 @@ class Evaluation:
 
 
 def link_key(link: dict[str, Any]) -> str:
-    """An exchange link's key as the exchange mechanism names it: ``a:issue_a-b:issue_b`` (``>k`` if brokered)."""
-    via = f">{link['delivered_by']}" if link.get("delivered_by") else ""
-    return f"{link['a']}:{link['issue_a']}-{link['b']}:{link['issue_b']}{via}"
+    """A broker's key (``mechanics.exchange.brokers``): ``patron>client:issue,issue``."""
+    return f"{link['patron']}>{link['client']}:{','.join(link['issues'])}"
+
+
+def _render(value: Any) -> str:
+    """A plain value as Hydra override syntax (lists in brackets, dicts in braces, no quotes)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_render(v)}" for k, v in value.items() if k != "note" and v is not None) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_render(v) for v in value) + "]"
+    return str(value)
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -177,11 +185,9 @@ class WhatIf:
                 else:
                     out += ["mechanics.mediation.enabled=true", f"mechanics.mediation.mediator={levers.mediator}"]
             if levers.links is not None and "exchange" in mech:
-                kept = [link for link in mech["exchange"].get("links", []) if link_key(link) in levers.links]
-                if len(kept) != len(mech["exchange"].get("links", [])):
-                    out.append("mechanics.exchange.links=[" + ",".join(
-                        "{" + ",".join(f"{k}:{v}" for k, v in link.items() if k != "note" and v is not None) + "}"
-                        for link in kept) + "]")
+                kept = [link for link in mech["exchange"].get("brokers", []) if link_key(link) in levers.links]
+                if len(kept) != len(mech["exchange"].get("brokers", [])):
+                    out.append("mechanics.exchange.brokers=" + _render(kept))
             if levers.deadline is not None and "deal" in mech:
                 out.append(f"mechanics.deal.deadline={int(levers.deadline)}")
             if levers.steps is not None:
@@ -204,9 +210,9 @@ class WhatIf:
     def _value(self, scenario: str, line: str, inputs: list[InputSetting], levers: Levers | None) -> Any:
         """The plain value an override line sets (parsed here: the lines are ours, not the user's)."""
         key, _, text = line.partition("=")
-        if key == "mechanics.exchange.links":
+        if key == "mechanics.exchange.brokers":
             assert levers is not None and levers.links is not None
-            return [copy.deepcopy(link) for link in self.config(scenario)["mechanics"]["exchange"]["links"]
+            return [copy.deepcopy(link) for link in self.config(scenario)["mechanics"]["exchange"]["brokers"]
                     if link_key(link) in levers.links]
         if text in ("true", "false"):
             return text == "true"

@@ -25,7 +25,7 @@ def engine() -> WhatIf:
 
 def test_the_page_computes_what_the_command_line_computes(engine):
     settings = [InputSetting("actors.us.salience.ukraine_support", 20, 30, True),
-                InputSetting("mechanics.exchange.trust_floor", 0.15, 0.15, False)]
+                InputSetting("mechanics.exchange.rate", 0.4, 0.4, False)]
     levers = Levers(mediator="none", deadline=4, steps=12)
     ev = engine.evaluate("grand_bargain", settings, levers)
     lines = engine.overrides("grand_bargain", settings, levers)
@@ -44,7 +44,7 @@ def test_levers_move_the_numbers_and_bad_ones_are_one_line(engine):
     no_links = engine.evaluate("grand_bargain", levers=Levers(links=()))
     p = {r["name"]: r["scenario"] for r in full.rows}
     q = {r["name"]: r["scenario"] for r in no_links.rows}
-    assert q["deal_ever"] < p["deal_ever"]                   # without any exchange a deal is rarer
+    assert q["deal_ever"] < p["deal_ever"]                   # without Russia's brokerage a deal is rarer
     assert full.rows[0]["status_quo"] == no_links.rows[0]["status_quo"]
     with pytest.raises(ConfigError) as err:
         engine.evaluate("grand_bargain", levers=Levers(mediator="nobody"))
@@ -120,7 +120,7 @@ def page(engine) -> Iterator[str]:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_moving_a_control_in_chromium_changes_the_numbers(page):
-    """Real headless Chromium: the numbers appear; choosing no exchange links and no mediator changes them."""
+    """Real headless Chromium: the numbers appear; choosing no brokered exchange and no mediator changes them."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -137,11 +137,11 @@ def test_moving_a_control_in_chromium_changes_the_numbers(page):
         assert "%" in first and "ranking given by the test" in drv.find_element(By.ID, "ranking-method").text
         assert "replicas simulated" in drv.find_element(By.ID, "status").text
         for box in drv.find_elements(By.CSS_SELECTOR, "#links input[type=checkbox]"):
-            box.click()                                      # no exchange link available
+            box.click()                                      # no brokered exchange available
         wait.until(lambda d: text(d) and text(d) != first)
         second = text(drv)
         assert float(second.split()[0]) < float(first.split()[0])         # rarer deals without exchanges
-        assert "mechanics.exchange.links=[]" in drv.find_element(By.ID, "command").text
+        assert "mechanics.exchange.brokers=[]" in drv.find_element(By.ID, "command").text
         status_quo = text(drv, "q-deal_ever")
         drv.find_element(By.CSS_SELECTOR, "#mediator input[value=none]").click()
         wait.until(lambda d: "mediation.enabled=false" in d.find_element(By.ID, "command").text)

@@ -63,12 +63,12 @@ def test_common_random_numbers_across_scenarios():
     base, m0 = _inputs("scenario=status_quo")
     other, m1 = _inputs("scenario=grand_bargain")
     changed = {c.path for c in other.changes}
-    assert "actors.us.position.ukraine_support" in changed
+    assert "actors.europe.salience.ukraine_support" in changed
     for path in m0.inputs.table.paths:
         if path not in changed:
             assert np.array_equal(m0.inputs[path], m1.inputs[path]), path
-    assert not np.array_equal(m0.inputs["actors.us.position.ukraine_support"],
-                              m1.inputs["actors.us.position.ukraine_support"])
+    assert not np.array_equal(m0.inputs["actors.europe.salience.ukraine_support"],
+                              m1.inputs["actors.europe.salience.ukraine_support"])
     # utilities are judged with the same baseline draws in both
     assert np.array_equal(m0.world.base_position, m1.world.base_position)
 

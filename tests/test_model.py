@@ -71,7 +71,7 @@ def _deterministic_cfg(order):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = plain(compose(config_name="config", overrides=[
             "scenario=grand_bargain", "n_runs=256", "steps=8", "mechanics.bargaining.trust_floor=1.0",
-            "mechanics.exchange.trust_floor=1.0", "mechanics.escalation.incident_base=0",
+            "mechanics.exchange.renege_rate=0", "mechanics.escalation.incident_base=0",
             "mechanics.escalation.incident_proxy=0", "mechanics.escalation.deescalation=0",
             "decisions.spoiler_rate=0", "mechanics.deal.ratify=0"]))
     cfg = copy.deepcopy(cfg)

@@ -25,11 +25,11 @@ def test_columns_are_override_keys_with_the_drawn_values(tmp_path):
     for col in p.columns[1:]:
         lo, hi = inputs[col]["low"], inputs[col]["high"]
         assert lo < hi and p[col].between(lo, hi).all(), col
-    assert "actors.us.salience.ukraine_support" in p and "mechanics.exchange.trust_floor" in p
+    assert "actors.us.salience.ukraine_support" in p and "mechanics.exchange.rate" in p
     assert "relations.trust.iran-us" in p and "decisions.retaliation" in p
     # knowledge-base inputs are drawn; constants are held at their modes under uncertainty=knowledge
     assert p["actors.us.capability"].std() > 0
-    assert (p["mechanics.exchange.trust_floor"] == spec.section("exchange").trust_floor.mode).all()
+    assert (p["mechanics.exchange.rate"] == spec.section("exchange").rate.mode).all()
 
 
 def test_unchanged_inputs_have_the_same_values_in_two_scenarios(tmp_path):
@@ -39,7 +39,7 @@ def test_unchanged_inputs_have_the_same_values_in_two_scenarios(tmp_path):
     same = [c for c in a.columns if c in b.columns and c not in changed]
     assert len(same) > 100
     assert a[same].equals(b[same])
-    assert not np.allclose(a["actors.us.position.ukraine_support"], b["actors.us.position.ukraine_support"])
+    assert not np.allclose(a["actors.europe.salience.ukraine_support"], b["actors.europe.salience.ukraine_support"])
 
 
 def test_uncertainty_all_draws_the_constants_and_leaves_the_knowledge_draws(tmp_path):

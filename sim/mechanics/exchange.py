@@ -1,29 +1,59 @@
-"""Issue linkage and exchange after Stokman & van Oosten (1994).
+"""The exchange of voting positions as a market, after Stokman & van Oosten (1994), with commitment and reneging.
 
-Source
-------
+Sources
+-------
 - Stokman, F. N. & van Oosten, R. (1994). "The exchange of voting positions: an object-oriented model of policy
   networks." In Bueno de Mesquita & Stokman (eds.), *European Community Decision Making*, Yale UP, 105-127.
+- Arregui, J., Stokman, F. N. & Thomson, R. (2006). "Compromise, exchange and challenge in the European Union."
+  In Thomson et al. (eds.), *The European Union Decides*, Cambridge UP (the position-exchange model beside the
+  challenge model).
+- The equal-gain ("Decide") implementation of the model: Stokman's group's open code, github.com/foarsitter/
+  decide-exchange-model, ``decide/model/{base,equalgain,calculations}.py`` (groups A-D / B-C of actors on the two
+  sides of the expected outcome on both issues; the supplier moves toward the demander's position, the
+  other side moves by the equal-gain rate; the outcome may not pass the demander's position; exchanges
+  realised in order of gain, the others recomputed).
 
-Two actors i and j who weigh two issues p and q differently trade concessions: i moves its position on p toward
-j's (which it cares about less), j moves on q toward i's. With the compromise outcome ``O_k = sum w_ak x_ak / W_k``
-(``w = c s``), a shift of i's position by ``Δ_i`` moves ``O_p`` by ``a = w_ip Δ_i / W_p``; j's shift moves ``O_q``
-by ``b = w_jq Δ_j / W_q``. With the two actors on opposite sides of the expected outcome on both issues (the
-condition under which a concession by one is a gain for the other), gains are ``G_i = s_iq b - s_ip a`` and ``G_j = s_jp a - s_jq b``; both are positive
-only if ``s_jp / s_jq > s_ip / s_iq``. The **equal-gain** exchange rate sets ``G_i = G_j``:
+The market (docs/model.md §7.3), each month and vectorised over replicas:
 
-    b = a (s_ip + s_jp) / (s_iq + s_jq),
+- the expected outcome of issue ``k`` is the compromise ``O_k = Σ_a w_ak x_ak / W_k`` (``w = c·s``, §7.2);
+- a candidate ``(i, p; j, q)``: ``i`` moves its position on ``p`` toward ``j``'s, ``j`` on ``q`` toward ``i``'s;
+  every pair of actors ``i < j`` and every ordered pair of issues ``p ≠ q`` (A = 6, I = 5: 15 × 20 = 300
+  candidates), plus the brokered ones (below);
+- it is possible iff the two actors stand on opposite sides of ``O_p`` and of ``O_q``
+  (``(x_ip - O_p)(x_jp - O_p) < 0`` and the same on ``q``) and their saliences are inversely ordered,
+  ``s_jp s_iq > s_ip s_jq`` (each supplies on the issue it cares about relatively less);
+- equal-gain rate: with ``a`` the shift of ``O_p`` and ``b`` that of ``O_q``, ``G_i = s_iq b - s_ip a`` and
+  ``G_j = s_jp a - s_jq b`` are equal iff ``b = λ a``, ``λ = (s_ip + s_jp) / (s_iq + s_jq)``; then
+  ``G = a (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq)``;
+- size: the supplier moves at most to the demander's position, the outcome moves at most to the demander's
+  position; a share ``θ`` (``rate``) of the largest such exchange is agreed in a month (a departure: S&vO realise
+  the whole exchange in a round);
+- **credibility** (this project's extension): each side weighs the chance ``ρ`` that the other reneges before its
+  commitment ends, ``ρ = 1 - (1 - h)^T``; the exchange is agreed only if ``(1 - ρ_j) B_i > C_i`` and
+  ``(1 - ρ_i) B_j > C_j`` (``B`` what the other's move brings, ``C`` the own move's cost; S&vO assume delivery);
+- exchanges are realised in decreasing order of ``G``; an actor-issue takes part in at most one exchange a month
+  (all four of the exchange's actor-issues are then used), and the rest are recomputed on the new positions
+  (a loop over "slots" of the greedy matching, at most ``A·I/4``; never over replicas).
 
-and the exchange is as large as it can be until one actor reaches the other's position (Stokman & van Oosten's
-rule) or an outcome reaches the beneficiary's position, of which a share ``rate`` is realised per step. An exchange
-takes place only if both actors believe the other will deliver: a chance event with probability
-``floor + (1 - floor) · τ_ij · τ_ji`` (τ the trust after mediation; this project's choice, docs/model.md). Each
-link draws from its own substream (``exchange/<a>:<issue_a>-<b>:<issue_b>``), so adding a link changes no other
-link's numbers.
+**Commitment and reneging** (this project's extension): an agreed exchange binds the two moved actor-issues for
+``T`` (``commitment``) months — each month the bound position is restored to the agreed one before anything else —
+unless the holder reneges, with the monthly hazard ``h = h_0 · f_a · (1 - τ_ji)`` (``renege_rate``, ``f_a`` the
+``reneger_factor`` of the actor named ``reneger``, else 1; ``τ_ji`` the partner's trust in the holder: its reputation
+for delivery). Reneging restores the holder's position before the exchange, releases the partner from its side
+and multiplies the partner's trust in the holder by ``renege_trust_retained``. Each actor-issue draws its reneging
+uniforms (one per issue and month) from the actor's own substream ``exchange/renege/<actor>``.
 
-**Brokered exchange** (this project's extension, docs/model.md): j's concession on q may be delivered by a client k
-(Russia "bringing Iran to a deal"): k's position moves instead of j's, by at most ``leverage`` × the distance, and
-the gains are computed with j's saliences (j is the party to the exchange).
+**Brokered exchange** (this project's extension): a patron ``j`` listed in ``brokers`` may deliver its client
+``k``'s move on the listed issues: ``k``'s position moves toward ``i``'s instead of ``j``'s, by at most the
+``leverage`` share of the distance; the gains, the salience condition and the opposite-sides condition are the
+patron's (the client must stand on the patron's side of ``O_q`` too); reneging on a brokered move is the patron's.
+
+**Instrument concession** (this project's extension): an actor-issue listed in ``concessions`` may be traded away
+even when the actor stands on its partner's side of the expected outcome — a policy the actor controls itself (the
+US's own aid to Ukraine, in force through :mod:`sim.mechanics.policy`), whose loss it counts as the outcome shift
+``s_ip · a`` as if it stood on the other side; the partner must still gain (its position lies beyond the outcome in
+the direction of the move). In S&vO such a trade is not an exchange: with both on the same side the move would
+also bring the outcome toward the conceder.
 """
 
 from __future__ import annotations
@@ -32,120 +62,397 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.knowledge import Share
+from sim.knowledge import Months, Multiplier, Share
 from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim.mechanics.compromise import compromise
+from sim.outcomes import Outcome
 from sim.world import Index, World
+
+EPS = 1e-9
 
 
 @dataclass(frozen=True)
-class Link:
-    """Index form of an exchange link: i concedes on p, j on q (delivered by k; k == j when direct)."""
+class Candidates:
+    """Index arrays (C,) of the market's candidates: ``i`` moves on ``p`` toward ``j``; ``k`` moves on ``q``
+    toward ``i`` (``k == j`` when direct; otherwise ``j`` is the patron and ``k`` its client)."""
 
-    i: int
-    p: int
-    j: int
-    q: int
-    k: int
-
-
-def exchange(x: np.ndarray, s: np.ndarray, w: np.ndarray, link: Link, trusted: np.ndarray, *,
-             rate: np.ndarray | float, leverage: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Apply one link's exchange in place on ``x`` (A, I, R); returns ``(done (R,), size of O_p move (R,))``.
-
-    ``s`` saliences (A, I, R) in [0, 1]; ``w`` format weights c·s (A, I, R); ``trusted`` (R,) the chance event that
-    both sides believe the other will deliver.
-    """
-    i, p, j, q, k = link.i, link.p, link.j, link.q, link.k
-    W_p, W_q = w[:, p].sum(axis=0), w[:, q].sum(axis=0)
-    d_p = x[j, p] - x[i, p]                       # i moves toward j on p
-    d_q = x[i, q] - x[k, q]                       # k moves toward i on q
-    o_p, o_q = compromise(x[:, p], w[:, p]), compromise(x[:, q], w[:, q])      # the expected outcomes
-    opposite = ((x[i, p] - o_p) * (x[j, p] - o_p) < 0) & ((x[i, q] - o_q) * (x[k, q] - o_q) < 0)
-    gainful = opposite & (s[j, p] * s[i, q] > s[i, p] * s[j, q])
-    ratio = (s[i, p] + s[j, p]) / np.maximum(s[i, q] + s[j, q], 1e-12)
-    reach: np.ndarray | float = 1.0 if k == j else leverage
-    a_from_i = w[i, p] * np.abs(d_p) / np.maximum(W_p, 1e-12)
-    a_from_k = reach * w[k, q] * np.abs(d_q) / np.maximum(W_q, 1e-12) / np.maximum(ratio, 1e-12)
-    # the outcome may not be pushed past the beneficiary's own position (the gains are linear up to there)
-    a_cap = np.minimum(np.abs(x[j, p] - o_p), np.abs(x[i, q] - o_q) / np.maximum(ratio, 1e-12))
-    a = rate * np.minimum(np.minimum(a_from_i, a_from_k), a_cap)
-    done = gainful & trusted & (a > 1e-9)
-    a = np.where(done, a, 0.0)
-    delta_i = a * W_p / np.maximum(w[i, p], 1e-12)
-    delta_k = a * ratio * W_q / np.maximum(w[k, q], 1e-12)
-    x[i, p] += np.sign(d_p) * np.minimum(delta_i, np.abs(d_p))
-    x[k, q] += np.sign(d_q) * np.minimum(delta_k, np.abs(d_q))
-    return done, a
-
-
-class ExchangeLink(BaseModel):
-    """Actor ``a`` concedes on ``issue_a`` to ``b``, who concedes on ``issue_b`` (moved by ``delivered_by`` if set)."""
-
-    a: str
-    issue_a: str
-    b: str
-    issue_b: str
-    model_config = ConfigDict(extra="forbid")
-
-    delivered_by: str | None = None
-    note: str = ""
+    i: np.ndarray
+    p: np.ndarray
+    j: np.ndarray
+    q: np.ndarray
+    k: np.ndarray
 
     @property
-    def key(self) -> str:
-        """The link's name, used for its substream: ``a:issue_a-b:issue_b`` (``>k`` if brokered)."""
-        via = f">{self.delivered_by}" if self.delivered_by else ""
-        return f"{self.a}:{self.issue_a}-{self.b}:{self.issue_b}{via}"
+    def brokered(self) -> np.ndarray:
+        return self.k != self.j
+
+    def __len__(self) -> int:
+        return int(self.i.size)
+
+
+def candidates(n_actors: int, n_issues: int, brokers: list[tuple[int, int, list[int]]] = ()) -> Candidates:
+    """All actor pairs ``i < j`` × ordered issue pairs ``p ≠ q``, then the brokered ``(i, p; patron, q; client)``."""
+    rows = [(i, p, j, q, j) for i in range(n_actors) for j in range(i + 1, n_actors)
+            for p in range(n_issues) for q in range(n_issues) if p != q]
+    for patron, client, issues in brokers:
+        rows += [(i, p, patron, q, client) for i in range(n_actors) if i not in (patron, client)
+                 for q in issues for p in range(n_issues) if p != q]
+    arr = np.array(rows, dtype=np.intp).reshape(-1, 5)
+    return Candidates(*(arr[:, n].copy() for n in range(5)))
+
+
+def evaluate(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rate: np.ndarray | float,
+             leverage: np.ndarray | float, hazard: np.ndarray | None = None,
+             horizon: np.ndarray | float = 1.0, concede: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The equal-gain exchange of every candidate on positions ``x`` (A, I, R): arrays of shape (C, R).
+
+    ``s`` saliences (A, I, R) in [0, 1], ``w`` weights c·s (A, I, R); ``hazard`` (A, A, R) the monthly reneging
+    hazard of actor a toward partner b (None: nobody reneges); ``horizon`` the commitment in months. Returns
+    ``concede`` (A, I) bool: actor-issues that may concede whatever their side of the outcome (the instrument
+    extension; None: none). Returns ``possible`` (both sides' conditions), ``credible``, ``a`` (shift of O_p), ``lam`` (b = lam a), the gain ``G``,
+    and the moves ``move_i`` (signed, of x_ip) and ``move_k`` (signed, of x_kq).
+    """
+    i, p, j, q, k = cand.i, cand.p, cand.j, cand.q, cand.k
+    O = compromise(x, w)                                  # (I, R) the expected outcomes
+    W = w.sum(axis=0)
+    xip, xjp, xiq, xjq, xkq = x[i, p], x[j, p], x[i, q], x[j, q], x[k, q]
+    sip, sjp, siq, sjq = s[i, p], s[j, p], s[i, q], s[j, q]
+    Op, Oq = O[p], O[q]
+    side_p = (xip - Op) * (xjp - Op) < 0
+    if concede is not None:
+        side_p = side_p | (concede[i, p][:, None] & ((xjp - Op) * (xjp - xip) > 0))   # j still gains from the move
+    opposite = side_p & ((xiq - Oq) * (xjq - Oq) < 0) & ((xiq - Oq) * (xkq - Oq) < 0)
+    gainful = sjp * siq > sip * sjq
+    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    reach = np.where(cand.brokered[:, None], leverage, 1.0)
+    d_p, d_q = xjp - xip, xiq - xkq
+    a_i = w[i, p] * np.abs(d_p) / np.maximum(W[p], 1e-12)              # i all the way to j's position
+    a_k = reach * w[k, q] * np.abs(d_q) / np.maximum(W[q], 1e-12) / np.maximum(lam, 1e-12)
+    a_cap = np.minimum(np.abs(xjp - Op), np.abs(xiq - Oq) / np.maximum(lam, 1e-12))   # outcomes stop at demanders
+    a = rate * np.minimum(np.minimum(a_i, a_k), a_cap)
+    G = a * (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
+    possible = opposite & gainful & (a > EPS)
+    if hazard is None:
+        credible = np.ones_like(possible)
+    else:
+        rr = np.arange(x.shape[-1])
+        rho_j = 1.0 - (1.0 - hazard[j[:, None], i[:, None], rr]) ** horizon   # the partner j reneges on i
+        rho_i = 1.0 - (1.0 - hazard[i[:, None], j[:, None], rr]) ** horizon
+        credible = (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)      # (1 - ρ_j) B_i > C_i, and for j
+    move_i = np.sign(d_p) * np.minimum(a * W[p] / np.maximum(w[i, p], 1e-12), np.abs(d_p))
+    move_k = np.sign(d_q) * np.minimum(a * lam * W[q] / np.maximum(w[k, q], 1e-12), np.abs(d_q))
+    return {"possible": possible, "credible": credible, "a": a, "lam": lam, "G": G,
+            "move_i": move_i, "move_k": move_k}
+
+
+@dataclass
+class Trades:
+    """What one month's market realised: per slot, the candidate index (R,) (-1: none) and its gain."""
+
+    chosen: list[np.ndarray]
+    gains: list[np.ndarray]
+
+
+def salience_condition(s: np.ndarray, cand: Candidates) -> np.ndarray:
+    """(R, C) bool: the candidates' saliences are inversely ordered, ``s_jp s_iq > s_ip s_jq``."""
+    A, I, R = s.shape
+    S = s.reshape(A * I, R).T
+    return S[:, cand.j * I + cand.p] * S[:, cand.i * I + cand.q] > S[:, cand.i * I + cand.p] * S[:, cand.j * I + cand.q]
+
+
+def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(v, float), (R,))
+
+
+def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dict[str, np.ndarray],
+          gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray, rho: np.ndarray | None,
+          concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D.
+
+    The same quantities as :func:`evaluate`; the cheap conditions (sides, saliences, free actor-issues) are
+    combined per ordered pair of actors and issue first, (A, A, I, R), and the rest is computed on the
+    (candidate, replica) pairs that pass them only.
+    """
+    A, I, R = x.shape
+    O = compromise(x, w)
+    X, S, Wt = x.reshape(A * I, R), s.reshape(A * I, R), w.reshape(A * I, R)
+    side = np.sign(x - O[None]).astype(np.int8)
+    free = ~used
+    free2 = (free[:, None] & free[None, :]).reshape(A * A * I, R)       # (A, A, I, R) flattened
+    ok2 = ((side[:, None] * side[None, :] < 0).reshape(A * A * I, R) & free2).T.copy()   # (R, A·A·I)
+    ok = ok2[:, fl["P"]] & ok2[:, fl["Q"]] & gainful                     # (R, C): replica-major
+    if fl["brokered"].size:
+        rows = fl["brokered"]
+        ok[:, rows] &= ok2[:, fl["K"][rows]]                            # the client opposite i on q, and free
+    if concede is not None:
+        rows = np.flatnonzero(concede[cand.i, cand.p])
+        if rows.size:
+            ip, jp, p = fl["ip"][rows], fl["jp"][rows], cand.p[rows]
+            gains_j = ((X[jp] - O[p]) * (X[jp] - X[ip]) > 0).T              # the move brings O_p toward j
+            ok[:, rows] |= free2.T[:, fl["P"][rows]] & gains_j & ok2[:, fl["Q"][rows]] & gainful[:, rows]
+            if fl["brokered"].size:
+                ok[:, rows] &= np.where(cand.brokered[rows][None, :], ok2[:, fl["K"][rows]], True)
+    C = ok.shape[1]
+    idx = np.flatnonzero(ok)                                 # sorted by replica, then candidate
+    if idx.size == 0:
+        return (idx,) * 5
+    r, c = np.divmod(idx, C)
+    Xf, Sf, Wf = X.ravel(), S.ravel(), Wt.ravel()
+    at = {k: fl[k][c] * R + r for k in ("ip", "iq", "jp", "jq", "kq")}
+    xip, xjp, xiq, xkq = Xf[at["ip"]], Xf[at["jp"]], Xf[at["iq"]], Xf[at["kq"]]
+    sip, sjp, siq, sjq = Sf[at["ip"]], Sf[at["jp"]], Sf[at["iq"]], Sf[at["jq"]]
+    Wsum = w.sum(axis=0).ravel()
+    Of = O.ravel()
+    pr, qr = cand.p[c] * R + r, cand.q[c] * R + r
+    Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
+    wip, wkq = Wf[at["ip"]], Wf[at["kq"]]
+    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    reach = np.where(cand.brokered[c], leverage[r], 1.0) if fl["brokered"].size else 1.0
+    d_p, d_q = xjp - xip, xiq - xkq
+    ad_p, ad_q = np.abs(d_p), np.abs(d_q)
+    a = rate[r] * np.minimum(np.minimum(wip * ad_p / np.maximum(Wp, 1e-12),
+                                        reach * wkq * ad_q / np.maximum(Wq, 1e-12) / np.maximum(lam, 1e-12)),
+                             np.minimum(np.abs(xjp - Op), np.abs(xiq - Oq) / np.maximum(lam, 1e-12)))
+    G = a * (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
+    keep = a > EPS
+    if rho is not None:
+        rf = rho.ravel()
+        rho_j = rf[(cand.j[c] * A + cand.i[c]) * R + r]                   # the partner j reneges on i
+        rho_i = rf[(cand.i[c] * A + cand.j[c]) * R + r]
+        keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)
+    sel = np.flatnonzero(keep)
+    if sel.size == 0:
+        return (sel,) * 5
+    r, G = r[sel], G[sel]
+    starts = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1]
+    gmax = np.repeat(np.maximum.reduceat(G, starts), np.diff(np.r_[starts, r.size]))
+    top = np.flatnonzero(G >= gmax)                          # ties: the first candidate in the list
+    top = top[np.r_[True, r[top][1:] != r[top][:-1]]]
+    pick = sel[top]
+    c, r, G, a, lam = c[pick], r[top], G[top], a[pick], lam[pick]
+    move_i = np.sign(d_p[pick]) * np.minimum(a * Wp[pick] / np.maximum(wip[pick], 1e-12), ad_p[pick])
+    move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq[pick] / np.maximum(wkq[pick], 1e-12), ad_q[pick])
+    return r, c, G, move_i, move_k
+
+
+def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rate: np.ndarray | float,
+           leverage: np.ndarray | float, hazard: np.ndarray | None = None, horizon: np.ndarray | float = 1.0,
+           blocked: np.ndarray | None = None, concede: np.ndarray | None = None, gainful: np.ndarray | None = None,
+           on_trade=None) -> Trades:
+    """One round of the market, in place on ``x`` (A, I, R): realise the best possible and credible exchange of
+    each replica, mark its actor-issues used, recompute, repeat until no replica has one left.
+
+    ``blocked`` (A, I, R) bool: actor-issues bound by a commitment (they take no part). ``gainful`` (R, C) the
+    salience condition (:func:`gainful`; computed here if None). ``on_trade(slot, c, rr,
+    move_i, move_k, x)`` is called before each slot's moves with the chosen candidate of every replica that trades.
+    After the first slot only the replicas that traded in the previous one are recomputed (the others have no
+    valid candidate left, as nothing changed for them).
+    """
+    A, I, R = x.shape
+    used = np.zeros((A, I, R), bool) if blocked is None else blocked.copy()
+    out = Trades([], [])
+    fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
+          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q,
+          "P": (cand.i * A + cand.j) * I + cand.p, "Q": (cand.i * A + cand.j) * I + cand.q,
+          "K": (cand.i * A + cand.k) * I + cand.q, "brokered": np.flatnonzero(cand.brokered)}
+    if gainful is None:
+        gainful = salience_condition(s, cand)
+    rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
+    rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
+    cols = np.arange(R)
+    for slot in range(max(A * I // 4, 1)):
+        sub = cols.size < R
+        xs, ss, ws = (x[:, :, cols], s[:, :, cols], w[:, :, cols]) if sub else (x, s, w)
+        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, gainful[cols] if sub else gainful,
+                                used[:, :, cols] if sub else used, rate_r[cols], lev_r[cols],
+                                None if rho is None else rho[:, cols], concede)
+        if r.size == 0:
+            break
+        rr = cols[r]
+        if on_trade is not None:
+            on_trade(slot, c, rr, mi, mk, x)
+        i, p, j, q, k = cand.i[c], cand.p[c], cand.j[c], cand.q[c], cand.k[c]
+        x[i, p, rr] += mi
+        x[k, q, rr] += mk
+        for a_, k_ in ((i, p), (i, q), (j, p), (j, q), (k, q)):
+            used[a_, k_, rr] = True
+        chosen = np.full(R, -1, np.intp)
+        chosen[rr] = c
+        gains = np.zeros(R)
+        gains[rr] = G
+        out.chosen.append(chosen)
+        out.gains.append(gains)
+        cols = rr
+    return out
+
+
+class Broker(BaseModel):
+    """A patron that may deliver its client's position on some issues (brokered exchange, an extension)."""
+
+    patron: str
+    client: str
+    issues: list[str] = Field(min_length=1)
+    note: str = ""
+    model_config = ConfigDict(extra="forbid")
+
+
+class Concession(BaseModel):
+    """An actor-issue that may be traded away whatever its side of the expected outcome (an extension)."""
+
+    actor: str
+    issue: str
+    note: str = ""
+    model_config = ConfigDict(extra="forbid")
 
 
 class ExchangeSpec(MechanismSpec):
-    """``mechanics.exchange``: the links that may be traded and the exchange's rates."""
+    """``mechanics.exchange``: the market's rates, commitment and reneging, and the brokers."""
 
     rate: Share
     leverage: Share
-    trust_floor: Share
-    links: list[ExchangeLink] = Field(max_length=16)
+    commitment: Months
+    renege_rate: Share
+    reneger: str | None = None
+    reneger_factor: Multiplier
+    renege_trust_retained: Share
+    brokers: list[Broker] = Field(default_factory=list, max_length=8)
+    concessions: list[Concession] = Field(default_factory=list, max_length=16)
 
     def references(self) -> list[Ref]:
-        refs: list[Ref] = []
-        for n, link in enumerate(self.links):
-            refs += [(f"links.{n}.{f}", getattr(link, f), "actor") for f in ("a", "b", "delivered_by")]
-            refs += [(f"links.{n}.{f}", getattr(link, f), "issue") for f in ("issue_a", "issue_b")]
+        refs: list[Ref] = [("reneger", self.reneger, "actor")]
+        for n, b in enumerate(self.brokers):
+            refs += [(f"brokers.{n}.patron", b.patron, "actor"), (f"brokers.{n}.client", b.client, "actor")]
+            refs += [(f"brokers.{n}.issues.{m}", i, "issue") for m, i in enumerate(b.issues)]
+        for n, cn in enumerate(self.concessions):
+            refs += [(f"concessions.{n}.actor", cn.actor, "actor"), (f"concessions.{n}.issue", cn.issue, "issue")]
         return refs
 
     def check(self, actors: list[str], issues: list[str]) -> str | None:
-        keys = [link.key for link in self.links]
+        for b in self.brokers:
+            if b.patron == b.client:
+                return f"brokers: patron and client are both {b.patron!r}; allowed: two different actors"
+        keys = [(b.patron, b.client) for b in self.brokers]
         dup = next((k for k in keys if keys.count(k) > 1), None)
-        return f"links: got {dup!r} twice; allowed: each link once" if dup else None
+        return f"brokers: got {dup!r} twice; allowed: each patron-client pair once" if dup else None
 
 
 @register
 class Exchange(Mechanism[ExchangeSpec]):
-    """Issue linkage and equal-gain exchange of positions (Stokman & van Oosten 1994); the brokered exchange is
-    this project's extension."""
+    """The market for voting positions of Stokman & van Oosten (1994): all pairs of actors and of issues,
+    equal-gain rate, realised in order of gain; commitment, reneging and brokered exchange are this project's
+    extensions."""
 
     name = "exchange"
     Spec = ExchangeSpec
-    reads = ("effective_trust", "rung")
+    reads = ("rung",)
 
     @classmethod
     def streams(cls, section: ExchangeSpec, index: Index) -> list[str]:
-        return [f"{cls.name}/{link.key}" for link in section.links]
+        return [f"{cls.name}/renege/{a}" for a in index.actors]
+
+    @classmethod
+    def outcomes(cls, section: ExchangeSpec, index: Index) -> list[Outcome]:
+        return [Outcome("exchange_trades", "quantity", "exchanges of positions agreed", lambda w: w["trades"],
+                        "exchange"),
+                Outcome("exchange_reneged", "quantity", "exchanges reneged on", lambda w: w["reneged"], "exchange")]
 
     def init(self, world: World) -> None:
-        ix = self.index
-        self.links = [(Link(ix.a(l.a), ix.i(l.issue_a), ix.a(l.b), ix.i(l.issue_b), ix.a(l.delivered_by or l.b)),
-                       f"{self.name}/{l.key}") for l in self.section.links]
+        ix, s, n = self.index, self.section, world.n_replicas
+        A, I = len(ix.actors), len(ix.issues)
+        brokers = [(ix.a(b.patron), ix.a(b.client), [ix.i(k) for k in b.issues]) for b in s.brokers]
+        self.cand = candidates(A, I, brokers)
+        self.gainful: np.ndarray | None = None
+        self.concede = np.zeros((A, I), bool)
+        for cn in s.concessions:
+            self.concede[ix.a(cn.actor), ix.i(cn.issue)] = True
+        if not self.concede.any():
+            self.concede = None
+        world.add("trades", np.zeros(n))
+        world.add("reneged", np.zeros(n))
+        world.add("bound_until", np.full((A, I, n), -1.0))        # month the commitment ends (-1: not bound)
+        world.add("bound_position", np.zeros((A, I, n)))            # the agreed position
+        world.add("prior_position", np.zeros((A, I, n)))            # the position before the exchange
+        world.add("bound_holder", np.zeros((A, I, n), np.intp))     # whose promise the position is (the patron)
+        world.add("bound_partner", np.zeros((A, I, n), np.intp))    # to whom
+        world.add("bound_link", np.zeros((A, I, n), np.intp))       # flat index a·I + k of the other side's move
+        self.streams_ = [f"{self.name}/renege/{a}" for a in ix.actors]
+
+    def hazard(self, world: World) -> np.ndarray:
+        """(A, A, R) monthly hazard that actor a reneges on partner b: ``h_0 · f_a · (1 - τ_ba)``."""
+        c = self.c
+        f = np.ones((len(self.index.actors), world.n_replicas))
+        if self.section.reneger is not None:
+            f[self.index.a(self.section.reneger)] = c.reneger_factor
+        return np.clip(c.renege_rate * f[:, None, :] * (1.0 - np.swapaxes(world.trust, 0, 1)), 0.0, 1.0)
 
     def step(self, world: World) -> None:
-        c, ix = self.c, self.index
-        trust = world["effective_trust"]
-        for link, stream in self.links:
-            u = self.draw(stream).uniform()
-            trusted = u < c.trust_floor + (1 - c.trust_floor) * trust[link.i, link.j] * trust[link.j, link.i]
-            done, _ = exchange(world.position, world.salience, world.weight, link, trusted, rate=c.rate,
-                               leverage=c.leverage)
-            via = f" (delivered by {ix.name(link.k)})" if link.k != link.j else ""
-            self.log.record(done, world.step, ix.actors[link.i], "exchange",
-                            f"{ix.name(link.i)} concedes on {ix.label(link.p)} for {ix.name(link.j)}'s move on "
-                            f"{ix.label(link.q)}{via}", world["rung"], world["rung"])
+        c, ix, t = self.c, self.index, world.step
+        x = world.position
+        A, I, R = x.shape
+        hazard = self.hazard(world)
+        bound = world["bound_until"] > t
+        # reneging: one uniform per actor-issue and month, from the actor's own substream
+        u = np.stack([self.draw(name).uniform(I) for name in self.streams_])
+        rr = np.arange(R)
+        holder, partner = world["bound_holder"], world["bound_partner"]
+        h = hazard[holder, partner, rr]
+        renege = bound & (u < h)
+        if renege.any():
+            a_, k_, r_ = np.nonzero(renege)
+            x[a_, k_, r_] = world["prior_position"][a_, k_, r_]
+            world["bound_until"][a_, k_, r_] = -1.0
+            link = world["bound_link"][a_, k_, r_]
+            world["bound_until"].reshape(A * I, R)[link, r_] = -1.0           # the partner is released
+            retained = np.broadcast_to(np.asarray(c.renege_trust_retained, float), (R,))[r_]
+            np.multiply.at(world.trust, (partner[a_, k_, r_], holder[a_, k_, r_], r_), retained)
+            np.add.at(world["reneged"], r_, 1.0)
+            if self.log.active:
+                logged = r_ < self.log.replica_ids.size
+                for a, k, r in zip(a_[logged], k_[logged], r_[logged]):
+                    m = np.zeros(R, bool)
+                    m[r] = True
+                    self.log.record(m, t, ix.actors[holder[a, k, r]], "renege",
+                                    f"{ix.name(holder[a, k, r])} reneges on its exchange with "
+                                    f"{ix.name(partner[a, k, r])}: {ix.name(a)} returns on {ix.label(k)}",
+                                    world["rung"], world["rung"])
+            bound = world["bound_until"] > t
+        # commitment: a bound position is held at the agreed value
+        x[bound] = world["bound_position"][bound]
+        horizon = np.asarray(c.commitment, float)
+        if self.gainful is None:
+            # saliences never change during a run (no mechanism moves them): the salience condition is computed
+            # once, and candidates that fail it in every replica of the chunk are dropped (about half: of the two
+            # orientations of a pair of actors and of issues at most one holds)
+            g = salience_condition(world.salience, self.cand)
+            keep = np.flatnonzero(g.any(axis=0))
+            self.cand = Candidates(*(v[keep] for v in (self.cand.i, self.cand.p, self.cand.j, self.cand.q,
+                                                        self.cand.k)))
+            self.gainful = np.ascontiguousarray(g[:, keep])
+        cand = self.cand
+
+        def on_trade(slot: int, ci: np.ndarray, rr_: np.ndarray, move_i: np.ndarray, move_k: np.ndarray,
+                     xs: np.ndarray) -> None:
+            i, p, j, q, k = cand.i[ci], cand.p[ci], cand.j[ci], cand.q[ci], cand.k[ci]
+            until = t + np.broadcast_to(horizon, (R,))[rr_]
+            for (a, kk, hold, part, other) in ((i, p, i, j, k * I + q), (k, q, j, i, i * I + p)):
+                world["prior_position"][a, kk, rr_] = xs[a, kk, rr_]
+                world["bound_until"][a, kk, rr_] = until
+                world["bound_holder"][a, kk, rr_] = hold
+                world["bound_partner"][a, kk, rr_] = part
+                world["bound_link"][a, kk, rr_] = other
+            world["bound_position"][i, p, rr_] = xs[i, p, rr_] + move_i
+            world["bound_position"][k, q, rr_] = xs[k, q, rr_] + move_k
+            world["trades"][rr_] += 1.0
+            if self.log.active:
+                n = self.log.replica_ids.size
+                for cc in np.unique(ci[rr_ < n]):
+                    m = np.zeros(R, bool)
+                    m[rr_[(ci == cc)]] = True
+                    ci_, pi_, ji_, qi_, ki_ = (int(v[cc]) for v in (cand.i, cand.p, cand.j, cand.q, cand.k))
+                    via = f" (delivered by {ix.name(ki_)})" if ki_ != ji_ else ""
+                    self.log.record(m, t, ix.actors[ci_], "exchange",
+                                    f"{ix.name(ci_)} concedes on {ix.label(pi_)} for {ix.name(ji_)}'s move on "
+                                    f"{ix.label(qi_)}{via}", world["rung"], world["rung"])
+
+        market(x, world.salience, world.weight, cand, rate=c.rate, leverage=c.leverage, hazard=hazard,
+               horizon=horizon, blocked=bound, concede=self.concede, gainful=self.gainful, on_trade=on_trade)
