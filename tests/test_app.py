@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from browser import headless_chromium
 from sim.drivers import from_sensitivity, rank_by_correlation, spearman
 from sim.errors import ConfigError
 from sim.experiment import InProcess, run_experiment
@@ -76,29 +77,6 @@ def test_arguments_are_checked_in_one_line(tmp_path):
             parse_args(bad)
 
 
-def chromium() -> object:
-    """Headless Chromium as tests/test_report_browser.py starts it (SIM_REQUIRE_BROWSER: missing is a failure)."""
-    import os
-
-    from tests.test_report_browser import CHROMEDRIVER, CHROMIUM, FLAGS
-
-    missing = not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK))
-    if missing and os.environ.get("SIM_REQUIRE_BROWSER"):
-        pytest.fail(f"SIM_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
-    if missing:
-        pytest.skip(f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:                # nothing but the page's own server is reachable: it must work offline
-        options.add_argument(flag.replace("MAP * ~NOTFOUND", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-
-
 @pytest.fixture(scope="module")
 def page(engine) -> Iterator[str]:
     """The page served from this process on a free loopback port."""
@@ -124,7 +102,7 @@ def test_moving_a_control_in_chromium_changes_the_numbers(page):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    drv = chromium()
+    drv = headless_chromium(allow_loopback=True)   # only the page's own server: it must work offline
     try:
         drv.get(page)
         wait = WebDriverWait(drv, 90)

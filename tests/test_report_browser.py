@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,17 +18,11 @@ from sim.compare import main as compare_main
 from sim.report import render_run_report, render_sweep_report
 from sim.report.stories import pick_stories
 from sim.runs import load_run
+from browser import headless_chromium
 from synthetic_runs import ACTORS, ISSUES, make_large_run, make_multirun, make_run
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1300,900",
-]
 #: Figures on a run report besides the fans and stories: max rung, time to deal, outcomes, utilities, escalation fan.
 FIXED_RUN_FIGURES = 5
 #: Figures of the World section of a run with world-state trajectories: six fans (breakout, access, stockpile, US
@@ -50,22 +43,7 @@ return plots.map(p => ({
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[object]:
-    missing = not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK))
-    if missing and os.environ.get("SIM_REQUIRE_BROWSER"):
-        pytest.fail(f"SIM_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
-    if missing:
-        pytest.skip(f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    drv.set_page_load_timeout(120)
+    drv = headless_chromium()
     yield drv
     drv.quit()
 
