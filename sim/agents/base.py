@@ -29,6 +29,7 @@ import mesa
 import numpy as np
 
 from sim.decisions import DECISION_FIELDS, RULES  # noqa: F401  (re-exported)
+from sim.mechanics.escalation import strike_risk
 from sim.outcomes import utility
 
 if TYPE_CHECKING:
@@ -132,10 +133,7 @@ class Actor(mesa.Agent):
     def strike_risk(self, world: "World") -> np.ndarray:
         """The month's risk of interstate fighting it sees: 1 while fighting, else the strikers' propensities of
         last month combined (what it can see; the actors' order does not matter)."""
-        calm = np.ones(world.n_replicas)
-        for s in self.rules.role("escalation.strikers"):
-            calm = calm * (1.0 - world["p_strike_before"][s])
-        return np.where(world["strike_level"] > 0, 1.0, 1.0 - calm)
+        return strike_risk(world["p_strike_before"], self.rules.role("escalation.strikers"), world["strike_level"] > 0)
 
     def salience_on(self, world: "World", role: str) -> np.ndarray:
         k = self.rules.issue(role)

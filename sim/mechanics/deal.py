@@ -56,7 +56,7 @@ from sim.knowledge import Multiplier, Share
 from sim.mechanics.base import Mechanism, MechanismSpec, Ref, register
 from sim import outcomes as names
 from sim.outcomes import Outcome
-from sim.mechanics.escalation import TOP_RUNG, overall_rung
+from sim.mechanics.escalation import TOP_RUNG, overall_rung, strike_risk
 from sim.world import Index, World
 
 NONE, TALKS, FRAMEWORK, SIGNED, IMPLEMENTED, COLLAPSED = range(6)
@@ -225,11 +225,7 @@ class Deal(Mechanism[DealSpec]):
         rung = world["rung"]
         p, q = self.parties
         point = terms(world.position, world.weight, self.parties, self.issues, world["format_share"])
-        fighting = world["strike_level"] > 0
-        calm = np.ones(world.n_replicas)
-        for a in self.strikers:
-            calm = calm * (1.0 - world["p_strike"][a])
-        risk = np.where(fighting, 1.0, 1.0 - calm)
+        risk = strike_risk(world["p_strike"], self.strikers, world["strike_level"] > 0)
         g = gains(world.position, world.salience, point, world.in_force[self.issues], self.parties, self.issues,
                   world["war_cost_rate"], risk, world["conflict_months"])
         world["deal_gain"] = g

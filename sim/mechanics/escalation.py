@@ -65,6 +65,15 @@ TOP_LEVEL = 3
 N_UNIFORMS = 8
 
 
+def strike_risk(p_strike: np.ndarray, strikers: list[int], fighting: np.ndarray) -> np.ndarray:
+    """(R,) the month's risk of interstate fighting: 1 while fighting, else ``1 - Π_s (1 - p_strike[s])`` over the
+    strikers' propensities (A, R). The deal's disagreement point and the actors' judgements both use it."""
+    calm = np.ones(fighting.shape)
+    for s in strikers:
+        calm = calm * (1.0 - p_strike[s])
+    return np.where(fighting, 1.0, 1.0 - calm)
+
+
 def overall_rung(proxy: np.ndarray, level: np.ndarray) -> np.ndarray:
     """The ladder's rung (R,): the higher of the proxy track and the interstate level's rung."""
     return np.maximum(proxy, LEVEL_RUNG[level]).astype(np.int8)
