@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.agents.base import Actor
-from sim.mechanics.deal import terms
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -58,8 +57,7 @@ class Israel(Actor):
         parties, issues = r.role("deal.parties"), r.index.issue_role("deal.issues") if "deal.issues" in r.index.roles else []
         if len(parties) != 2 or not issues:
             return np.zeros(world.n_replicas)
-        point = terms(world.position, world.weight, parties, issues,
-                      world["format_share"] if "format_share" in world else None)
+        point = world["deal_point"]                  # the deal mechanism's terms of the format, last month
         now = world.in_force[issues]
         x, s = world.position[a, issues], world.salience[a, issues]
         loss = (s * (np.abs(point - x) - np.abs(now - x))).sum(axis=0) / 100.0

@@ -209,6 +209,7 @@ class Deal(Mechanism[DealSpec]):
         world.add("deal_broken", np.zeros(n, bool))
         world.add("stalled", np.zeros(n, bool))
         world.add("deal_terms", world.in_force.copy())
+        world.add("deal_point", np.zeros((len(self.issues), n)))   # the terms of the format on the table (§7.8)
         world.add("deal_gain", np.zeros((2, n)))
         world.add("channel", np.zeros(n, np.int8))              # 0 none, 1 direct, 2 mediated
         world.add("signed_at", np.full(n, -1, np.int16))        # month the deal in force was signed
@@ -216,6 +217,7 @@ class Deal(Mechanism[DealSpec]):
 
     def prepare(self, world: World) -> None:
         world["deal_terms"] = world.in_force.copy()
+        world["deal_point"] = terms(world.position, world.weight, self.parties, self.issues, world["format_share"])
 
     def step(self, world: World) -> None:
         c, t = self.c, world.step
@@ -225,6 +227,7 @@ class Deal(Mechanism[DealSpec]):
         rung = world["rung"]
         p, q = self.parties
         point = terms(world.position, world.weight, self.parties, self.issues, world["format_share"])
+        world["deal_point"] = point
         risk = strike_risk(world["p_strike"], self.strikers, world["strike_level"] > 0)
         g = gains(world.position, world.salience, point, world.in_force[self.issues], self.parties, self.issues,
                   world["war_cost_rate"], risk, world["conflict_months"])
