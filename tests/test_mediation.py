@@ -133,7 +133,8 @@ def test_mediated_deals_are_reached_more_and_collapse_more():
     russia = _outcomes("russian_mediation", blocks=4)
     no_fade = _outcomes("russian_mediation", "mechanics.mediation.agreement_hazard=0", blocks=4)
     assert russia["deal_ever"].mean() > null["deal_ever"].mean()
-    assert russia["deal_broken"].mean() > no_fade["deal_broken"].mean() + 0.01
+    diff = russia["deal_broken"].astype(float) - no_fade["deal_broken"].astype(float)   # paired replicas
+    assert diff.mean() > 2 * diff.std(ddof=1) / np.sqrt(diff.size)
     assert russia["deal_broken"].mean() > null["deal_broken"].mean()
 
 

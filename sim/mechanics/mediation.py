@@ -184,8 +184,10 @@ class Mediation(Mechanism[MediationSpec]):
         world.add("format_share", format_share(A, self.parties, self.mediator, advice2))
         world.add("agreement_hazard", np.asarray(c.agreement_hazard) * lev * np.ones(n))
         world.add("incentive_fade", np.asarray(c.incentive_fade) * np.ones(n))
-        world.add("effective_trust", world.trust)
+        world.add("effective_trust", world.trust.copy())
 
     def step(self, world: World) -> None:
-        if self.active:
-            world["effective_trust"] = effective_trust(world.trust, self.parties, self.rho)
+        # a snapshot of the month's trust (never an alias of world.trust): what the later mechanisms read this
+        # month does not depend on whether a mediator acts, only on what it does (credibility 0: nothing)
+        world["effective_trust"] = (effective_trust(world.trust, self.parties, self.rho) if self.active
+                                    else world.trust.copy())
