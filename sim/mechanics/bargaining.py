@@ -596,11 +596,13 @@ def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, 
 
 def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, active: np.ndarray | None = None,
              risk: Literal["endogenous"] | np.ndarray = "endogenous", rule: OfferRule = "smallest_move",
-             probability: ProbabilityRule = "all_votes", scale: np.ndarray | None = None) -> np.ndarray:
+             probability: ProbabilityRule = "all_votes", scale: np.ndarray | None = None,
+             move_rate: float = 1.0) -> np.ndarray:
     """Run ``rounds`` rounds of the challenge model; returns positions by round, shape ``(rounds + 1, A, N)``.
 
     ``risk`` is ``"endogenous"`` (recomputed each round from security, as Scholz et al.) or fixed exponents (A, N).
-    ``scale`` defaults to the initial range of the active positions.
+    ``scale`` defaults to the initial range of the active positions. ``move_rate`` < 1 moves a receiver only that
+    share of the way to the offer it accepts (the scenario engine's partial monthly move; 1 = BDM's full move).
     """
     x: np.ndarray = np.asarray(x0, dtype=float_type(x0))
     act = np.ones_like(x, dtype=bool) if active is None else active
@@ -609,9 +611,10 @@ def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, activ
         lo = np.where(act, x, np.inf).min(axis=0)
         scale = np.maximum(hi - lo, 1e-9)
     out = [x]
+    concession = None if move_rate == 1.0 else np.full((1, 1, 1), move_rate, x.dtype)
     for _ in range(rounds):
         r = endogenous_risk(x, c, s, scale, act, probability) if isinstance(risk, str) else risk
-        x, _ = bargaining_moves(x, c, s, r, scale, act, rule=rule, probability=probability)
+        x, _ = bargaining_moves(x, c, s, r, scale, act, rule=rule, probability=probability, concession=concession)
         out.append(x)
     return np.stack(out)
 
