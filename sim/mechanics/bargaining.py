@@ -337,7 +337,15 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: n
     xi = x[:, None, :]
     score = np.subtract(target, xi, out=ws("v", shape))
     np.abs(score, out=score)                                          # the move
-    if rule != "smallest_move":
+    if rule == "scholz_priority":
+        # the best offer type first (confrontation < compromise < capitulation), then the smallest move within it:
+        # the same choice as the key move + 1e6 * type, without float64 temporaries (bench/README.md)
+        assert kind is not None, "the offer types are computed for this rule"
+        masked = np.copyto(ws("masked", shape, np.int8), kind) or ws("masked", shape, np.int8)
+        np.copyto(masked, np.int8(NO_OFFER), where=~valid)
+        best_kind = np.minimum.reduce(masked, axis=1)                 # (A, n)
+        valid &= np.equal(kind, best_kind[:, None, :], out=ws("same_kind", shape, bool))
+    elif rule != "smallest_move":
         assert kind is not None, "the offer types are computed for this rule"
         if rule == "scholz_code":
             a, b = np.abs(eu_ij), np.abs(eu_ji)

@@ -57,8 +57,9 @@ def concession_scale(alignment: np.ndarray, mediator: int | None, parties: list[
 
 def format_capability(capability: np.ndarray, n_issues: int, sidelined: list[int], issues: list[int],
                       factor: np.ndarray | float) -> np.ndarray:
-    """Capability in the negotiating format (A, I, R): sidelined actors weigh ``factor`` on mediated issues."""
-    c = np.repeat(capability[:, None, :], n_issues, axis=1)
+    """Capability in the negotiating format (A, I, R): sidelined actors weigh ``factor`` on mediated issues.
+    ``capability`` is (A, R) (the same on every issue) or the per-issue (A, I, R) capability (world.format_capability)."""
+    c = (np.repeat(capability[:, None, :], n_issues, axis=1) if capability.ndim == 2 else capability.copy())
     for a in sidelined:
         for k in issues:
             c[a, k] *= factor
@@ -109,7 +110,7 @@ class Mediation(Mechanism[MediationSpec]):
         world.add("concession", concession_scale(world.alignment, self.mediator, self.parties, c.bias, A, n))
         world.add("effective_trust", world.trust)
         if self.mediator is not None:
-            world.sideline(format_capability(world.capability, len(ix.issues), [ix.a(a) for a in s.sidelined],
+            world.sideline(format_capability(world.format_capability, len(ix.issues), [ix.a(a) for a in s.sidelined],
                                              [ix.i(k) for k in s.issues], c.sideline_factor))
 
     def step(self, world: World) -> None:

@@ -130,20 +130,24 @@ def scenario_bargaining(path=CONFIG_FILE) -> dict:
 
     ``rule`` = ``offer_rule``, ``probability``, ``move_rate`` = the mode of ``move_rate``; ``risk`` is
     ``"neutral"`` when the scenarios take the articles' risk attitudes (``risk: knowledge``; DEU III has none,
-    so every actor is risk-neutral, r = 1) and ``"endogenous"`` otherwise. The trust filter is the identity on
-    DEU III (no trust data: trust 1, every offer is accepted).
+    so every actor is risk-neutral, r = 1) and ``"endogenous"`` otherwise; ``rounds`` = the scenarios' horizon in
+    rounds (``steps`` x ``rounds_per_step``): a DEU III negotiation is read off after as many rounds as a scenario
+    bargains. The trust filter is the identity on DEU III (no trust data: trust 1, every offer is accepted).
     """
     with open(path, encoding="utf-8") as fh:
-        sec = yaml.safe_load(fh)["mechanics"]["bargaining"]
+        conf = yaml.safe_load(fh)
+    sec = conf["mechanics"]["bargaining"]
     rate = sec["move_rate"]
     return {"rule": sec["offer_rule"], "probability": sec["probability"],
             "move_rate": float(rate["mode"] if isinstance(rate, dict) else rate),
-            "risk": "neutral" if sec["risk"] == "knowledge" else "endogenous"}
+            "risk": "neutral" if sec["risk"] == "knowledge" else "endogenous",
+            "rounds": int(conf["steps"]) * int(sec["rounds_per_step"])}
 
 
 #: The configuration frozen after tuning on dev (see docs/validation.md, "Tuning log"). Defaults of the CLI. The
-#: bargaining rules (offer rule, probability, move rate, risk) are read from the scenarios' ``conf/config.yaml``.
-FROZEN = Deu3Config(rounds=2, summary="mean", summary_weights="s",
+#: bargaining rules (offer rule, probability, move rate, risk, number of rounds) are read from the scenarios'
+#: ``conf/config.yaml``.
+FROZEN = Deu3Config(summary="mean", summary_weights="s",
                     states="votes", com=0.25, ep_cod=0.5, ep_cns=0.1, salience_fill="issue_mean", pos_sd=2.0,
                     sal_sd=0.0, cap_sd=0.2, shrink=0.0, resid_scale=22.0, base_resid_scale=21.0, point="median",
                     **scenario_bargaining())
