@@ -217,9 +217,11 @@ def _support(dist: np.ndarray, w: np.ndarray, r: np.ndarray, rule: ProbabilityRu
         pos /= np.where(tot > 0, tot, 1.0)
         return pos
     tot = np.add(pos, np.swapaxes(pos, 0, 1), out=v)
-    ok = tot > 0
-    pos /= np.where(ok, tot, 1.0)
-    np.copyto(pos, 0.5, where=~ok)
+    none = np.greater(tot, zeros, out=ws("no_votes", shape, bool))
+    np.logical_not(none, out=none)                                    # nobody votes on the pair (or NaN)
+    np.copyto(tot, 1.0, where=none)
+    pos /= tot
+    np.copyto(pos, 0.5, where=none)
     return pos
 
 
