@@ -39,6 +39,7 @@ def to_json(kb: KnowledgeBase) -> dict[str, Any]:
         actor_id: {
             "name": actor.name,
             "capability": value_json(actor.capability),
+            "capability_by": {k: value_json(u) for k, u in actor.capability_by.items()},
             "risk_attitude": value_json(actor.risk_attitude),
             "resolve": value_json(actor.resolve),
             "war_cost": value_json(actor.war_cost),
@@ -70,7 +71,8 @@ def print_tables(kb: KnowledgeBase, console: Console) -> None:
     """Per actor a table of traits and issue stances, then one table of relations by pair."""
     console.print(f"[bold]Knowledge base as of {kb.baseline.as_of}[/bold]")
     for i, issue in kb.issues.items():
-        console.print(f"  [cyan]{i}[/cyan]: {issue.label} (0 = {issue.scale_0}; 100 = {issue.scale_100})")
+        power = f"; decided by {issue.power} capability" if issue.power else ""
+        console.print(f"  [cyan]{i}[/cyan]: {issue.label} (0 = {issue.scale_0}; 100 = {issue.scale_100}{power})")
     for actor_id, actor in kb.actors.items():
         table = Table(title=f"{actor.name} ({actor_id})", title_justify="left")
         for column in ("", "position / value", "src", "salience", "src"):
@@ -78,6 +80,8 @@ def print_tables(kb: KnowledgeBase, console: Console) -> None:
         for name in ("capability", "risk_attitude", "resolve", "war_cost"):
             u: Uncertain = getattr(actor, name)
             table.add_row(name, cell(u, 2), short_source(u.source), "", "")
+        for kind, u in actor.capability_by.items():
+            table.add_row(f"capability ({kind})", cell(u, 2), short_source(u.source), "", "")
         for i in kb.issue_ids:
             p, s = actor.position[i], actor.salience[i]
             table.add_row(i, cell(p, 0), short_source(p.source), cell(s, 0), short_source(s.source))

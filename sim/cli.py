@@ -103,7 +103,8 @@ Runs a scenario as a Monte Carlo experiment; writes outputs/DATE/TIME/ (a sweep,
 
 scenarios ({display(scenario_dir())}/*.yaml, or $SIM_SCENARIO_DIR): {names}
 run settings (defaults): {settings}
-model keys: actors.<id>.{{capability,risk_attitude,resolve}}, actors.<id>.{{position,salience}}.<issue>,
+model keys: actors.<id>.{{capability,risk_attitude,resolve}}, actors.<id>.capability_by.<military|economic|diplomatic>,
+  actors.<id>.{{position,salience}}.<issue>,
   relations.{{alignment,trust}}.<a>-<b>, decisions.*, mechanics.<section>.* (a number fixes a value, .mode= moves it)
 Hydra: --cfg job (the composed config), --info, --hydra-help; hydra.run.dir=DIR sets the run folder.
 Bad input stops with one line (error: <field>: got <value>; allowed ...) and exit status 2.

@@ -57,6 +57,8 @@ REQUIRED_HINTS: dict[str, str] = {
     "high": "a number",
     "name": "a display name",
     "capability": "relative power in this arena, 0 to 1, as {low, mode, high, source}",
+    "capability_by": "capability per kind (military, economic, diplomatic), each {low, mode, high, source}; used on issues declaring that power",
+    "power": "the kind of capability that weighs on an issue: military, economic or diplomatic (absent: overall capability)",
     "risk_attitude": "-1 (risk-averse) to +1 (risk-acceptant), as {low, mode, high, source}",
     "resolve": "willingness to retaliate or use force, 0 to 1, as {low, mode, high, source}",
     "position": "a mapping issue: {low, mode, high, source} on 0 to 100",

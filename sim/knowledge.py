@@ -222,12 +222,19 @@ class Baseline(ConfigModel):
     articles: list[Article]
 
 
+#: Kinds of capability an issue can be decided by (``issues.<id>.power``; ``actors.<id>.capability_by``).
+PowerKind = Literal["military", "economic", "diplomatic"]
+POWER_KINDS: tuple[str, ...] = ("military", "economic", "diplomatic")
+
+
 class Issue(ConfigModel):
-    """An issue dimension on 0..100, both ends defined in words."""
+    """An issue dimension on 0..100, both ends defined in words; ``power`` names the kind of capability that
+    weighs on it (absent: the actor's overall ``capability``)."""
 
     label: Text
     scale_0: Text
     scale_100: Text
+    power: PowerKind | None = None
 
 
 class Actor(ConfigModel):
@@ -235,6 +242,7 @@ class Actor(ConfigModel):
 
     name: Text
     capability: Share
+    capability_by: dict[PowerKind, Share] = Field(default_factory=dict)   #: per kind; issues with ``power`` use it
     risk_attitude: Signed
     resolve: Share
     war_cost: Share
@@ -314,7 +322,19 @@ class KnowledgeBase(ConfigModel):
         if all(actor.capability.high <= 0 for actor in self.actors.values()):
             raise problem(f"got 0 for all {len(actors)} actors; allowed: a capability above 0 for at least one "
                           "actor (capabilities are shares of their sum)", at="actors.*.capability")
+        kinds = sorted({k.power for k in self.issues.values() if k.power is not None})
+        for kind in kinds:
+            if all(kind in a.capability_by and a.capability_by[kind].high <= 0 for a in self.actors.values()):
+                raise problem(f"got 0 for all {len(actors)} actors; allowed: a {kind} capability above 0 for at "
+                              "least one actor (capabilities are shares of their sum)",
+                              at=f"actors.*.capability_by.{kind}")
         for actor_id, actor in self.actors.items():
+            for kind in kinds:
+                if kind not in actor.capability_by:
+                    raise problem(f"missing; required: a {kind} capability for every actor, because issue(s) "
+                                  f"{', '.join(i for i, k in self.issues.items() if k.power == kind)} declare "
+                                  f"power: {kind}", at=f"actors.{actor_id}.capability_by.{kind}")
+            actor.capability_by = {k: actor.capability_by[k] for k in POWER_KINDS if k in actor.capability_by}
             for field in ("position", "salience"):
                 values: dict[str, Percent] = getattr(actor, field)
                 for issue in values:
@@ -344,6 +364,12 @@ class KnowledgeBase(ConfigModel):
         """Issue ids in file order."""
         return list(self.issues)
 
+    def capability_paths(self) -> list[list[str]]:
+        """For every actor (rows) and issue (columns) the override key of the capability that weighs on the issue:
+        ``actors.<a>.capability_by.<power>`` where the issue declares a ``power``, else ``actors.<a>.capability``."""
+        return [[f"actors.{a}.capability_by.{k.power}" if k.power is not None else f"actors.{a}.capability"
+                 for k in self.issues.values()] for a in self.actor_ids]
+
     def parameters(self) -> list[tuple[str, Uncertain]]:
         """Every uncertain value with its dotted path (``actors.us.position.iran_nuclear``, …), in a stable order."""
         out: list[tuple[str, Uncertain]] = []
@@ -351,6 +377,7 @@ class KnowledgeBase(ConfigModel):
             base = f"actors.{actor_id}"
             out += [(f"{base}.capability", actor.capability), (f"{base}.risk_attitude", actor.risk_attitude),
                     (f"{base}.resolve", actor.resolve), (f"{base}.war_cost", actor.war_cost)]
+            out += [(f"{base}.capability_by.{k}", v) for k, v in actor.capability_by.items()]
             out += [(f"{base}.position.{i}", actor.position[i]) for i in self.issue_ids]
             out += [(f"{base}.salience.{i}", actor.salience[i]) for i in self.issue_ids]
         out += [(f"relations.alignment.{k}", v) for k, v in self.relations.alignment.items()]

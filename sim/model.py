@@ -59,7 +59,11 @@ def _world(spec: RunSpec, values: dict[str, np.ndarray], base: dict[str, np.ndar
     pos, sal = per_issue("position", values), per_issue("salience", values) / 100.0
     cap = per_actor("capability", values)
     cap = cap / cap.sum(axis=0, keepdims=True)
-    fmt = np.repeat(cap[:, None, :], len(issues), axis=1)
+    # per-issue capability: the kind the issue declares (military, economic, diplomatic) or the overall one, as
+    # shares summing to 1 over actors on every issue
+    paths = spec.knowledge.capability_paths()
+    fmt = np.stack([np.stack([values[paths[a][k]] for k in range(len(issues))]) for a in range(len(actors))])
+    fmt = fmt / np.maximum(fmt.sum(axis=0, keepdims=True), 1e-12)
     outcome = compromise(pos, fmt * sal)
     initial = {k: v for k, v in values.items() if k.startswith("world.")}
     return World(position=pos, salience=sal, capability=cap, format_capability=fmt, in_force=outcome.copy(),

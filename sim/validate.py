@@ -106,12 +106,25 @@ def _conformal_lines(args: argparse.Namespace, cfg: deu3.Deu3Config, issues, fc:
 
 
 def cmd_bdm1994(args: argparse.Namespace) -> int:
-    res = bdm1994.replicate(args.data, rule=args.rule, probability=args.probability)
+    """The kept configuration's medians by round (default) or the given rules, beside the transcription of
+    Scholz et al.'s code (``scholz_code`` + ``all_votes``, full moves), which must reproduce their figures."""
+    if args.rule is None and args.probability is None:
+        res = bdm1994.kept(args.data, rounds=args.rounds)
+        label = "kept configuration (conf/config.yaml mechanics.bargaining)"
+    else:
+        res = bdm1994.replicate(args.data, rule=args.rule or "scholz_code", probability=args.probability or "all_votes",
+                                rounds=args.rounds)
+        label = "as given"
+    ref = bdm1994.replicate(args.data)
+    keys = ("median_by_round", "final", "scholz", "rule", "probability", "move_rate", "risk")
     if args.json:
-        print(json.dumps({k: res[k] for k in ("median_by_round", "final", "scholz", "rule", "probability")}))
+        print(json.dumps({**{k: res[k] for k in keys}, "transcription": ref["median_by_round"]}))
         return 0
     tab = bdm1994.replication_table(res)
-    print(f"Emission standards (Bueno de Mesquita 1994), rule={res['rule']}, probability={res['probability']}")
+    tab.insert(2, "transcription", ref["median_by_round"] + [np.nan] * (len(tab) - len(ref["median_by_round"])))
+    print(f"Emission standards (Bueno de Mesquita 1994), {label}: rule={res['rule']}, "
+          f"probability={res['probability']}, move_rate={res['move_rate']:g}, risk={res['risk']}")
+    print("transcription = Scholz et al.'s code (scholz_code, all_votes, full moves); difference = engine - scholz")
     print(f"initial weighted median {res['initial']:.2f}")
     print(tab.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"final {res['final']:.2f} vs actual outcome {res['actual']:.2f} "
@@ -219,8 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bdm1994", help="emission-standards replication")
     b.add_argument("--json", action="store_true")
     b.add_argument("--data", type=Path, default=default_data_dir())
-    b.add_argument("--rule", default="scholz_code", choices=("scholz_code", "scholz_priority", "smallest_move"))
-    b.add_argument("--probability", default="all_votes", choices=("all_votes", "pairwise"))
+    b.add_argument("--rule", default=None, choices=("scholz_code", "scholz_priority", "smallest_move"),
+                   help="offer rule (default: the kept configuration's, with its move rate and risk)")
+    b.add_argument("--probability", default=None, choices=("all_votes", "pairwise"))
+    b.add_argument("--rounds", type=int, default=8)
     b.set_defaults(func=cmd_bdm1994)
     i = sub.add_parser("icb", help="ICB base rates")
     i.add_argument("--json", action="store_true")

@@ -89,12 +89,30 @@ def test_every_cited_phrase_occurs_in_its_seed(kb: KnowledgeBase) -> None:
 
 def test_parameters_have_stable_dotted_paths(kb: KnowledgeBase) -> None:
     paths = [p for p, _ in kb.parameters()]
-    assert len(paths) == len(set(paths)) == 6 * (4 + 2 * 5) + 15 + 30 + 6
-    assert paths[:5] == ["actors.us.capability", "actors.us.risk_attitude", "actors.us.resolve", "actors.us.war_cost",
-                         "actors.us.position.iran_nuclear"]
+    assert len(paths) == len(set(paths)) == 6 * (4 + 3 + 2 * 5) + 15 + 30 + 6
+    assert paths[:8] == ["actors.us.capability", "actors.us.risk_attitude", "actors.us.resolve", "actors.us.war_cost",
+                         "actors.us.capability_by.military", "actors.us.capability_by.economic",
+                         "actors.us.capability_by.diplomatic", "actors.us.position.iran_nuclear"]
     for expected in ("relations.alignment.us-russia", "relations.trust.iran-us", "actors.turkey.salience.iran_sanctions"):
         assert expected in paths
     assert paths == [p for p, _ in load_knowledge().parameters()]
+
+
+def test_power_kinds_and_capability_paths(kb: KnowledgeBase, raw: dict[str, Any]) -> None:
+    """Each issue declares the kind of capability that decides it; a file without ``power`` or ``capability_by``
+    (the format before per-issue capability) still loads and uses the overall capability everywhere."""
+    assert {i: k.power for i, k in kb.issues.items()} == {
+        "iran_nuclear": "military", "iran_proxies": "military", "iran_sanctions": "economic",
+        "ukraine_support": "economic", "russia_mideast_role": "diplomatic"}
+    paths = kb.capability_paths()
+    assert paths[0][kb.issue_ids.index("iran_sanctions")] == "actors.us.capability_by.economic"
+    data = copy.deepcopy(raw)
+    for issue in data["issues"].values():
+        issue.pop("power")
+    for actor in data["actors"].values():
+        actor.pop("capability_by")
+    old = load_knowledge(data=data, origin="old format")
+    assert all(p == f"actors.{a}.capability" for a, row in zip(old.actor_ids, old.capability_paths()) for p in row)
 
 
 def test_matrices(kb: KnowledgeBase) -> None:
@@ -166,7 +184,7 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
      ["actors.us.position.iran_nuclear.source.whre", "unknown key", "allowed keys: cite, seed, where, why"]),
     ("typo in an actor key",
      lambda d: _rename(_us(d), "salience", "salinece"),
-     ["actors.us.salinece", "unknown key", "'salience'", "allowed keys: capability, name, position, resolve"]),
+     ["actors.us.salinece", "unknown key", "'salience'", "allowed keys: capability, capability_by, name, position, resolve"]),
     ("low above mode",
      lambda d: _us(d)["capability"].update(low=0.5),
      ["actors.us.capability.low", "got 0.5", "at most mode (0.35)", "low <= mode <= high"]),
@@ -227,6 +245,15 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     ("every capability 0 (capabilities are divided by their sum)",
      lambda d: [a.update(capability=0) for a in d["actors"].values()],
      ["actors.*.capability", "got 0 for all 6 actors", "above 0 for at least one actor"]),
+    ("an issue's power with no such capability for an actor",
+     lambda d: _us(d)["capability_by"].pop("diplomatic"),
+     ["actors.us.capability_by.diplomatic", "missing", "russia_mideast_role", "power: diplomatic"]),
+    ("unknown power kind",
+     lambda d: d["issues"]["iran_nuclear"].update(power="cyber"),
+     ["issues.iran_nuclear.power", "'military'", "'economic'", "'diplomatic'"]),
+    ("every military capability 0",
+     lambda d: [a["capability_by"].update(military=0) for a in d["actors"].values()],
+     ["actors.*.capability_by.military", "got 0 for all 6 actors"]),
     ("actor id with the relation separator",
      lambda d: _rename(d["actors"], "us", "us-a"),
      ["actors.us-a", "got 'us-a'", "letters, digits and _"]),

@@ -152,11 +152,14 @@ def test_float32_bargaining_gives_the_float64_distributions():
 
 def test_positions_move_gradually_month_to_month():
     """With the default move_rate a bargained outcome rarely jumps; with BDM's full moves (1.0) it often does.
-    (The issue that no world-state mechanism owns is the bargained outcome; the others move with events.)"""
+    (The issue that no world-state mechanism owns is the bargained outcome; the others move with events. With the
+    pairwise probability full moves converge within months, so the jumps are fewer than under all_votes, but
+    still many times the default's.)"""
     def jumps(*extra):
         spec = make_spec("scenario=grand_bargain", "n_runs=512", "trajectory_replicas=512", *extra)
         k = spec.issue_ids.index("russia_mideast_role")
         traj = run_chunk(spec, [0, 1]).traj_outcome[:, k]                # (months + 1, replicas)
         return np.mean(np.abs(np.diff(traj, axis=0)) > 10)                # share of moves over 10 points
-    assert jumps() < 0.01
-    assert jumps("mechanics.bargaining.move_rate=1") > 0.1
+    gradual, full = jumps(), jumps("mechanics.bargaining.move_rate=1")
+    assert gradual < 0.01
+    assert full > 0.02 and full > 10 * gradual

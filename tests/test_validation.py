@@ -35,10 +35,16 @@ def test_bdm1994_replicates_scholz_et_al():
 
 
 def test_bdm1994_json(capsys):
+    """The command reports the kept configuration (the scenarios' and deu3's) beside the transcription."""
     assert validate.main(["bdm1994", "--json"]) == 0
     out = pd.Series(json.loads(capsys.readouterr().out))
-    assert set(out.index) == {"median_by_round", "final", "scholz", "rule", "probability"}
+    assert set(out.index) == {"median_by_round", "final", "scholz", "rule", "probability", "move_rate", "risk",
+                              "transcription"}
     assert len(out["median_by_round"]) == 8 and out["final"] == out["median_by_round"][-1]
+    assert (out["rule"], out["probability"], out["move_rate"]) == (deu3.FROZEN.rule, deu3.FROZEN.probability,
+                                                                   deu3.FROZEN.move_rate)
+    assert out["transcription"] == bdm1994.replicate()["median_by_round"]
+    assert out["median_by_round"] == bdm1994.kept()["median_by_round"]
 
 
 def test_emission_standards_loader():

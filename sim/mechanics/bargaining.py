@@ -217,9 +217,11 @@ def _support(dist: np.ndarray, w: np.ndarray, r: np.ndarray, rule: ProbabilityRu
         pos /= np.where(tot > 0, tot, 1.0)
         return pos
     tot = np.add(pos, np.swapaxes(pos, 0, 1), out=v)
-    ok = tot > 0
-    pos /= np.where(ok, tot, 1.0)
-    np.copyto(pos, 0.5, where=~ok)
+    none = np.greater(tot, zeros, out=ws("no_votes", shape, bool))
+    np.logical_not(none, out=none)                                    # nobody votes on the pair (or NaN)
+    np.copyto(tot, 1.0, where=none)
+    pos /= tot
+    np.copyto(pos, 0.5, where=none)
     return pos
 
 
@@ -337,7 +339,15 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: n
     xi = x[:, None, :]
     score = np.subtract(target, xi, out=ws("v", shape))
     np.abs(score, out=score)                                          # the move
-    if rule != "smallest_move":
+    if rule == "scholz_priority":
+        # the best offer type first (confrontation < compromise < capitulation), then the smallest move within it:
+        # the same choice as the key move + 1e6 * type, without float64 temporaries (bench/README.md)
+        assert kind is not None, "the offer types are computed for this rule"
+        masked = np.copyto(ws("masked", shape, np.int8), kind) or ws("masked", shape, np.int8)
+        np.copyto(masked, np.int8(NO_OFFER), where=~valid)
+        best_kind = np.minimum.reduce(masked, axis=1)                 # (A, n)
+        valid &= np.equal(kind, best_kind[:, None, :], out=ws("same_kind", shape, bool))
+    elif rule != "smallest_move":
         assert kind is not None, "the offer types are computed for this rule"
         if rule == "scholz_code":
             a, b = np.abs(eu_ij), np.abs(eu_ji)
@@ -596,11 +606,13 @@ def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, 
 
 def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, active: np.ndarray | None = None,
              risk: Literal["endogenous"] | np.ndarray = "endogenous", rule: OfferRule = "smallest_move",
-             probability: ProbabilityRule = "all_votes", scale: np.ndarray | None = None) -> np.ndarray:
+             probability: ProbabilityRule = "all_votes", scale: np.ndarray | None = None,
+             move_rate: float = 1.0) -> np.ndarray:
     """Run ``rounds`` rounds of the challenge model; returns positions by round, shape ``(rounds + 1, A, N)``.
 
     ``risk`` is ``"endogenous"`` (recomputed each round from security, as Scholz et al.) or fixed exponents (A, N).
-    ``scale`` defaults to the initial range of the active positions.
+    ``scale`` defaults to the initial range of the active positions. ``move_rate`` < 1 moves a receiver only that
+    share of the way to the offer it accepts (the scenario engine's partial monthly move; 1 = BDM's full move).
     """
     x: np.ndarray = np.asarray(x0, dtype=float_type(x0))
     act = np.ones_like(x, dtype=bool) if active is None else active
@@ -609,9 +621,10 @@ def simulate(x0: np.ndarray, c: np.ndarray, s: np.ndarray, rounds: int, *, activ
         lo = np.where(act, x, np.inf).min(axis=0)
         scale = np.maximum(hi - lo, 1e-9)
     out = [x]
+    concession = None if move_rate == 1.0 else np.full((1, 1, 1), move_rate, x.dtype)
     for _ in range(rounds):
         r = endogenous_risk(x, c, s, scale, act, probability) if isinstance(risk, str) else risk
-        x, _ = bargaining_moves(x, c, s, r, scale, act, rule=rule, probability=probability)
+        x, _ = bargaining_moves(x, c, s, r, scale, act, rule=rule, probability=probability, concession=concession)
         out.append(x)
     return np.stack(out)
 

@@ -26,16 +26,34 @@ ACTUAL_OUTCOME = 8.83
 
 
 def replicate(data_dir: str | Path | None = None, rule: str = "scholz_code", probability: str = "all_votes",
-              rounds: int = len(SCHOLZ_MEDIANS)) -> dict:
-    """Weighted median by round (rounds 1..``rounds``) and the final one, plus the reference figures."""
+              rounds: int = len(SCHOLZ_MEDIANS), move_rate: float = 1.0, risk: str = "endogenous") -> dict:
+    """Weighted median by round (rounds 1..``rounds``) and the final one, plus the reference figures.
+
+    The defaults are the settings of Scholz et al.'s code (the transcription check); :func:`kept` runs the
+    configuration the scenarios and the DEU III forecasts use. ``risk`` is ``"endogenous"`` (Scholz et al.) or
+    ``"neutral"`` (r = 1: the scenarios' articles' risk attitudes have no counterpart here).
+    """
     df = load_emission_standards(data_dir)
     x = df["Position"].to_numpy(float)[:, None]
     c = df["Capability"].to_numpy(float)[:, None]
     s = df["Salience"].to_numpy(float)[:, None] / 100.0
-    traj = bg.simulate(x, c, s, rounds, rule=cast(bg.OfferRule, rule), probability=cast(bg.ProbabilityRule, probability))
+    traj = bg.simulate(x, c, s, rounds, risk="endogenous" if risk == "endogenous" else np.ones_like(x),
+                       rule=cast(bg.OfferRule, rule), probability=cast(bg.ProbabilityRule, probability),
+                       move_rate=move_rate)
     med = [float(bg.weighted_median(traj[t], c * s)[0]) for t in range(1, rounds + 1)]
     return {"median_by_round": med, "final": med[-1], "initial": float(bg.weighted_median(x, c * s)[0]),
-            "scholz": list(SCHOLZ_MEDIANS), "actual": ACTUAL_OUTCOME, "rule": rule, "probability": probability}
+            "scholz": list(SCHOLZ_MEDIANS), "actual": ACTUAL_OUTCOME, "rule": rule, "probability": probability,
+            "move_rate": move_rate, "risk": risk}
+
+
+def kept(data_dir: str | Path | None = None, rounds: int = len(SCHOLZ_MEDIANS)) -> dict:
+    """:func:`replicate` with the bargaining configuration of the scenarios and of ``sim.validate deu3``
+    (``conf/config.yaml``'s ``mechanics.bargaining``, read by :func:`sim.validation.deu3.scenario_bargaining`)."""
+    from sim.validation.deu3 import scenario_bargaining
+
+    cfg = scenario_bargaining()
+    return replicate(data_dir, rule=cfg["rule"], probability=cfg["probability"], rounds=rounds,
+                     move_rate=cfg["move_rate"], risk=cfg["risk"])
 
 
 def replication_table(result: dict) -> pd.DataFrame:

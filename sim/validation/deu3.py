@@ -24,6 +24,9 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+import yaml
+
+from sim import PROJECT_ROOT
 from sim.mechanics import bargaining as bg
 from sim.validation import scoring
 from sim.validation.data import DEU_ACTORS, DEU_STATES, EU15, DeuIssues
@@ -99,6 +102,8 @@ class Deu3Config:
     rounds: int = 3                      #: BDM rounds before the forecast is read off
     rule: str = "smallest_move"          #: offer rule of the bargaining core
     probability: str = "all_votes"       #: success-probability normalisation of the bargaining core
+    move_rate: float = 1.0               #: share of the way to an accepted offer a receiver moves in a round
+    risk: str = "endogenous"             #: risk exponents: "endogenous" (Scholz et al.) or "neutral" (r = 1)
     summary: str = "mean"                #: "mean" or "median": weighted mean / median of positions after rounds
     summary_weights: str = "cs"          #: weights of the summary: "cs" capability x salience, or "s" salience
     states: str = "votes"                #: member-state capability convention: "votes", "equal", "gdp"
@@ -116,10 +121,36 @@ class Deu3Config:
     chunk_mb: float = 50.0               #: memory budget of the (A, A, A, n) temporaries
 
 
-#: The configuration frozen after tuning on dev (see docs/validation.md, "Tuning log"). Defaults of the CLI.
-FROZEN = Deu3Config(rounds=1, rule="scholz_priority", probability="pairwise", summary="mean", summary_weights="s",
+CONFIG_FILE = PROJECT_ROOT / "conf" / "config.yaml"
+
+
+def scenario_bargaining(path=CONFIG_FILE) -> dict:
+    """The bargaining rules of the scenario engine (``mechanics.bargaining`` of ``conf/config.yaml``) as
+    :class:`Deu3Config` fields: the one source of truth of the configuration both run (docs/validation.md §1).
+
+    ``rule`` = ``offer_rule``, ``probability``, ``move_rate`` = the mode of ``move_rate``; ``risk`` is
+    ``"neutral"`` when the scenarios take the articles' risk attitudes (``risk: knowledge``; DEU III has none,
+    so every actor is risk-neutral, r = 1) and ``"endogenous"`` otherwise; ``rounds`` = the scenarios' horizon in
+    rounds (``steps`` x ``rounds_per_step``): a DEU III negotiation is read off after as many rounds as a scenario
+    bargains. The trust filter is the identity on DEU III (no trust data: trust 1, every offer is accepted).
+    """
+    with open(path, encoding="utf-8") as fh:
+        conf = yaml.safe_load(fh)
+    sec = conf["mechanics"]["bargaining"]
+    rate = sec["move_rate"]
+    return {"rule": sec["offer_rule"], "probability": sec["probability"],
+            "move_rate": float(rate["mode"] if isinstance(rate, dict) else rate),
+            "risk": "neutral" if sec["risk"] == "knowledge" else "endogenous",
+            "rounds": int(conf["steps"]) * int(sec["rounds_per_step"])}
+
+
+#: The configuration frozen after tuning on dev (see docs/validation.md, "Tuning log"). Defaults of the CLI. The
+#: bargaining rules (offer rule, probability, move rate, risk, number of rounds) are read from the scenarios'
+#: ``conf/config.yaml``.
+FROZEN = Deu3Config(summary="mean", summary_weights="s",
                     states="votes", com=0.25, ep_cod=0.5, ep_cns=0.1, salience_fill="issue_mean", pos_sd=2.0,
-                    sal_sd=0.0, cap_sd=0.2, shrink=0.0, resid_scale=22.0, base_resid_scale=21.0, point="median")
+                    sal_sd=0.0, cap_sd=0.2, shrink=0.0, resid_scale=22.0, base_resid_scale=21.0, point="median",
+                    **scenario_bargaining())
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -231,8 +262,9 @@ def run_trajectories(issues: DeuIssues, cfg: Deu3Config, n_runs: int, seed: int,
         res = {nm: np.empty((rounds + 1, X.shape[1])) for nm in names}
         for lo in range(0, X.shape[1], chunk):
             sl = slice(lo, lo + chunk)
-            traj = bg.simulate(X[:, sl], C[:, sl], S[:, sl], rounds, rule=cast(bg.OfferRule, cfg.rule),
-                               probability=cast(bg.ProbabilityRule, cfg.probability))
+            risk = "endogenous" if cfg.risk == "endogenous" else np.ones_like(X[:, sl])
+            traj = bg.simulate(X[:, sl], C[:, sl], S[:, sl], rounds, risk=risk, rule=cast(bg.OfferRule, cfg.rule),
+                               probability=cast(bg.ProbabilityRule, cfg.probability), move_rate=cfg.move_rate)
             wcs, ws = C[:, sl] * S[:, sl], S[:, sl]
             for t in range(rounds + 1):
                 res["mean_cs"][t, sl] = bg.weighted_mean(traj[t], wcs)
