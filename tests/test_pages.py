@@ -40,16 +40,21 @@ def test_scenario_mechanics_are_described_in_words_against_the_base() -> None:
     base = base_mechanics()
     assert {"exchange", "mediation", "escalation"} <= set(base), "the base config's sections must load"
     mech = copy.deepcopy(base)
-    mech["exchange"]["links"].append({"a": "us", "issue_a": "ukraine_support", "b": "russia",
-                                      "issue_b": "iran_nuclear", "delivered_by": "iran", "note": "the bargain"})
-    mech["mediation"].update(mediator="russia", sidelined=["europe"])
+    mech["exchange"]["brokers"].append({"patron": "russia", "client": "iran", "issues": ["iran_nuclear"],
+                                        "note": "the bargain"})
+    mech["exchange"]["concessions"].append({"actor": "us", "issue": "ukraine_support"})
+    mech["mediation"].update(mediator="russia")
     mech["escalation"]["initial_rung"] = 3
-    lines = _words(mech)
+    lines = []
+    for change in mechanics_diff(mech):
+        lines += describe(change, lambda a: ACTORS.get(a, a), lambda i: ISSUES.get(i, i), RUNGS, mech,
+                          ["us", "russia", "iran", "europe"])
     text = " ".join(lines)
-    assert len(lines) == 4, lines                  # only what differs from the base: no unchanged key listed
-    assert ("United States can concede on Western support for Ukraine in return for Russia delivering a move by "
-            "Iran on Iran's nuclear programme (the bargain)") in text
-    assert "Russia mediates between" in text and "Europe (EU / E3) is outside the format" in text
+    assert len(lines) == 5, lines                  # only what differs from the base: no unchanged key listed
+    assert ("Russia can deliver Iran's move on Iran's nuclear programme in a trade of its own (a brokered exchange, "
+            "this project's extension): the bargain") in text
+    assert "United States may trade away its position on Western support for Ukraine" in text
+    assert "Russia mediates between United States and Iran" in text and "Europe (EU / E3) is outside the format" in text
     assert "starts at rung 3 · proxy attacks (baseline: 2 · proxy harassment)" in text
     assert "{" not in text                          # no raw JSON
 
@@ -283,10 +288,9 @@ def test_an_unrelated_issue_leaves_the_other_mechanisms_random_numbers_alone(mon
         return out
 
     monkeypatch.setattr(Substream, "uniform", recording)
-    results = []
     for spec in specs:
         seen.append({})
-        results.append(run_chunk(spec, [0]))
+        run_chunk(spec, [0])
     base, more = seen
     shared = sorted(set(base) & set(more))
     assert any(name.startswith("escalation") for name in shared)
@@ -295,9 +299,16 @@ def test_an_unrelated_issue_leaves_the_other_mechanisms_random_numbers_alone(mon
         assert len(a) == len(b), name
         for x, y in zip(a, b):
             assert x.shape == y.shape and np.array_equal(x, y), name
-    pa, pb = results[0], results[1]
-    # and so every other mechanism's outcome per replica: the escalation track, the deal, the world state, the
-    # issues (the new issue moves only the utilities, which weigh it)
+    assert any(name.startswith("exchange/renege/") for name in shared)
+    # and so, with the exchange off (its market trades on every issue, the new one too), every other mechanism's
+    # outcome per replica: the escalation track, the deal, the world state, the issues (the new issue moves only
+    # the utilities, which weigh it)
+    monkeypatch.setattr(Substream, "uniform", original)
+    off = settings + ["mechanics.exchange.enabled=false"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        data = plain(compose_config(off))
+    pa = run_chunk(spec_from_config(data, overrides=off), [0])
+    pb = run_chunk(spec_from_config(_spec_with_unrelated_issue(data), overrides=off), [0])
     for key, values in pa.outcomes.items():
         if not key.startswith(names.UTILITY_PREFIX):
             assert np.array_equal(values, pb.outcomes[key], equal_nan=values.dtype.kind == "f"), key

@@ -41,7 +41,8 @@ unless the holder reneges, with the monthly hazard ``h = h_0 · f_a · (1 - τ_j
 ``reneger_factor`` of the actor named ``reneger``, else 1; ``τ_ji`` the partner's trust in the holder: its reputation
 for delivery). Reneging restores the holder's position before the exchange, releases the partner from its side
 and multiplies the partner's trust in the holder by ``renege_trust_retained``. Each actor-issue draws its reneging
-uniforms (one per issue and month) from the actor's own substream ``exchange/renege/<actor>``.
+uniforms (one per actor and month) from the issue's own substream ``exchange/renege/<issue>``, so an added issue
+leaves the other issues' draws alone.
 
 **Brokered exchange** (this project's extension): a patron ``j`` listed in ``brokers`` may deliver its client
 ``k``'s move on the listed issues: ``k``'s position moves toward ``i``'s instead of ``j``'s, by at most the
@@ -348,7 +349,7 @@ class Exchange(Mechanism[ExchangeSpec]):
 
     @classmethod
     def streams(cls, section: ExchangeSpec, index: Index) -> list[str]:
-        return [f"{cls.name}/renege/{a}" for a in index.actors]
+        return [f"{cls.name}/renege/{k}" for k in index.issues]
 
     @classmethod
     def outcomes(cls, section: ExchangeSpec, index: Index) -> list[Outcome]:
@@ -375,7 +376,7 @@ class Exchange(Mechanism[ExchangeSpec]):
         world.add("bound_holder", np.zeros((A, I, n), np.intp))     # whose promise the position is (the patron)
         world.add("bound_partner", np.zeros((A, I, n), np.intp))    # to whom
         world.add("bound_link", np.zeros((A, I, n), np.intp))       # flat index a·I + k of the other side's move
-        self.streams_ = [f"{self.name}/renege/{a}" for a in ix.actors]
+        self.streams_ = [f"{self.name}/renege/{k}" for k in ix.issues]
 
     def hazard(self, world: World) -> np.ndarray:
         """(A, A, R) monthly hazard that actor a reneges on partner b: ``h_0 · f_a · (1 - τ_ba)``."""
@@ -391,8 +392,8 @@ class Exchange(Mechanism[ExchangeSpec]):
         A, I, R = x.shape
         hazard = self.hazard(world)
         bound = world["bound_until"] > t
-        # reneging: one uniform per actor-issue and month, from the actor's own substream
-        u = np.stack([self.draw(name).uniform(I) for name in self.streams_])
+        # reneging: one uniform per actor-issue and month, from the issue's own substream
+        u = np.stack([self.draw(name).uniform(A) for name in self.streams_], axis=1)          # (A, I, R)
         rr = np.arange(R)
         holder, partner = world["bound_holder"], world["bound_partner"]
         h = hazard[holder, partner, rr]

@@ -184,7 +184,8 @@ class Mediation(Mechanism[MediationSpec]):
         world.add("format_share", format_share(A, self.parties, self.mediator, advice2))
         world.add("agreement_hazard", np.asarray(c.agreement_hazard) * lev * np.ones(n))
         world.add("incentive_fade", np.asarray(c.incentive_fade) * np.ones(n))
-        world.add("effective_trust", world.trust.copy())
+        # switched off, the mechanism never steps: the parties' own trust counts, as it changes (an alias)
+        world.add("effective_trust", world.trust.copy() if self.enabled else world.trust)
 
     def step(self, world: World) -> None:
         # a snapshot of the month's trust (never an alias of world.trust): what the later mechanisms read this

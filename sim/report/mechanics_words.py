@@ -3,7 +3,7 @@
 :func:`mechanics_diff` compares a run's mechanism sections (``spec.json`` → ``scenario.mechanics``) with the base
 config's (``conf/config.yaml`` validated the same way) and returns one entry per changed key: lists of mappings
 (the exchange's links) are compared item by item, so only the links a scenario adds or drops appear.
-:func:`describe` turns an entry into a sentence: keys the pages know get their own wording (the exchange's links, the
+:func:`describe` turns an entry into a sentence: keys the pages know get their own wording (the exchange's trades, the
 mediator, who is outside the format, the starting rung, a mechanism switched off, the deal's stage and deadline);
 any other key falls back to ``section · key: baseline → scenario``, so a key added tomorrow is still shown readably.
 """
@@ -99,26 +99,54 @@ def _link_sentence(link: dict[str, Any], actor: Names, issue: Names) -> str:
     return text + (f" ({note})" if note else "")
 
 
+def _broker_sentence(b: dict[str, Any], actor: Names, issue: Names) -> str:
+    text = (f"{actor(b['patron'])} can deliver {actor(b['client'])}'s move on {_names(b.get('issues'), issue)} in "
+            "a trade of its own (a brokered exchange, this project's extension)")
+    note = str(b.get("note") or "").strip()
+    return text + (f": {note}" if note else "")
+
+
+def _concession_sentence(c: dict[str, Any], actor: Names, issue: Names) -> str:
+    text = (f"{actor(c['actor'])} may trade away its position on {issue(c['issue'])} even where it stands on its "
+            "partner's side of the expected outcome (an instrument concession, this project's extension)")
+    note = str(c.get("note") or "").strip()
+    return text + (f": {note}" if note else "")
+
+
 def describe(change: MechanicsChange, actor: Names, issue: Names, rungs: list[str],
-             mechanics: dict[str, Any] | None = None) -> list[str]:
-    """Sentences for one change (a list of mappings gives one sentence per added or removed item)."""
+             mechanics: dict[str, Any] | None = None, actors: list[str] | None = None) -> list[str]:
+    """Sentences for one change (a list of mappings gives one sentence per added or removed item); ``actors`` (the
+    run's actor ids) lets the mediator's sentence name who is outside the format."""
     sec, key, old, new = change.section, change.key, change.base, change.value
     settings = (mechanics or {}).get(sec) or {}
     if sec == "exchange" and key == "links":
         lines = [f"New trade on offer (issue linkage): {_link_sentence(v, actor, issue)}." for v in change.added]
         lines += [f"Trade no longer on offer: {_link_sentence(v, actor, issue)}." for v in change.removed]
         return lines
+    if sec == "exchange" and key in ("brokers", "concessions"):
+        say = _broker_sentence if key == "brokers" else _concession_sentence
+        lines = [f"New trade on offer: {say(v, actor, issue)}." for v in change.added]
+        return lines + [f"No longer on offer: {say(v, actor, issue)}." for v in change.removed]
     if key == "enabled":
         return [f"The {pretty(sec)} mechanism is switched {'on' if new else 'off'} (baseline: "
                 f"{'on' if old else 'off'})."]
     if sec == "mediation" and key == "mediator":
         if not new:
             return [f"No mediator (baseline: {actor(old)})."] if old else []
-        parties = _names(settings.get("parties"), actor)
-        on = _names(settings.get("issues"), issue) if settings.get("issues") else "the mediated issues"
-        return [f"{actor(new)} mediates between {parties} on {on}: offers are relayed through it, as credible as "
-                f"its standing with each party" + (f" (baseline: {actor(old)})." if old else " (baseline: no "
-                                                   "mediator).")]
+        parties = list(settings.get("parties") or [])
+        who = "A neutral third party" if new == "neutral" else actor(new)
+        what = ("it builds trust as far as its reputation for honesty goes (Kydd 2006)" if new == "neutral" else
+                "its advice is believed by the party it leans toward, whose concessions it can deliver, and it sits "
+                "at the table (Kydd 2003; Svensson 2007, 2009)")
+        line = f"{who} mediates between {_names(parties, actor)}: {what}"
+        line += f" (baseline: {actor(old)})." if old else " (baseline: no mediator)."
+        lines = [line]
+        if actors:
+            outside = [a for a in actors if a not in parties and a != new]
+            if outside:
+                lines.append(f"{_names(outside, actor)} {'is' if len(outside) == 1 else 'are'} outside the format: "
+                             "no weight in the talks' terms.")
+        return lines
     if sec == "mediation" and key == "sidelined":
         added = [a for a in new or [] if a not in (old or [])]
         dropped = [a for a in old or [] if a not in (new or [])]

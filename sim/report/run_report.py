@@ -216,7 +216,7 @@ def mechanics_lines(run: RunData) -> list[str]:
              if i in run.issue_ids else str(i))
     lines: list[str] = []
     for change in mechanics_diff(mech):
-        lines += describe(change, run.actor_name, issue, run.rungs, mech)
+        lines += describe(change, run.actor_name, issue, run.rungs, mech, run.actor_ids)
     return lines
 
 
