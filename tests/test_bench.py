@@ -6,9 +6,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from sim import PROJECT_ROOT
 
 
+@pytest.mark.slow
 def test_quick_benchmark_runs_and_matches_per_replica_outcomes():
     out = subprocess.run([sys.executable, "bench/mc_throughput.py", "--quick", "--no-memory",
                           "--per-replica", "4"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)

@@ -83,7 +83,7 @@ def test_chunk_size_and_workers_do_not_change_results(tmp_path):
         pd.read_parquet(b / "trajectory_quantiles.parquet"))
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+@pytest.mark.parametrize("launcher", ["basic", pytest.param("joblib", marks=pytest.mark.slow)])
 def test_sweep_of_two_scenarios_by_two_values_yields_four_rows(tmp_path, launcher):
     sweep = tmp_path / "sweep"
     r = sim("-m", "scenario=status_quo,grand_bargain", "actors.us.salience.ukraine_support=20,80", *FAST,

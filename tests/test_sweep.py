@@ -68,6 +68,7 @@ def test_a_failed_job_is_listed_and_the_others_aggregated(tmp_path: Path) -> Non
     assert pd.read_parquet(sweep / "sweep.parquet").equals(before) and (sweep / "sweep.html").is_file()
 
 
+@pytest.mark.slow
 def test_a_failed_job_in_a_joblib_worker(tmp_path: Path) -> None:
     """The joblib launcher runs jobs (and ``on_job_end``) in worker processes: the failure still comes back."""
     sweep = tmp_path / "sweep"
