@@ -167,41 +167,47 @@ def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
 def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dict[str, np.ndarray],
           gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray, rho: np.ndarray | None,
           concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D.
+    """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D, in
+    increasing ``r``.
 
     The same quantities as :func:`evaluate`; the cheap conditions (sides, saliences, free actor-issues) are
-    combined per ordered pair of actors and issue first, (A, A, I, R), and the rest is computed on the
-    (candidate, replica) pairs that pass them only.
+    combined per ordered pair of actors and issue first, (A·A·I, R), gathered by row into a (C, R)
+    candidate-major mask (``gainful`` is (C, R) here), and the rest is computed on the (candidate, replica) pairs
+    that pass them only. Rows of the replica-last arrays are contiguous, so every gather of the mask is a copy of
+    whole rows; the per-pair arithmetic is elementwise and the same as before whatever the pairs' order.
     """
     A, I, R = x.shape
-    O = compromise(x, w)
+    Wsum = w.sum(axis=0)
+    if (Wsum > 0).all():                                     # compromise(x, w), without its fallback
+        O = (w * x).sum(axis=0) / Wsum
+    else:
+        O = compromise(x, w)
     X, S, Wt = x.reshape(A * I, R), s.reshape(A * I, R), w.reshape(A * I, R)
-    side = np.sign(x - O[None]).astype(np.int8)
     free = ~used
-    free2 = (free[:, None] & free[None, :]).reshape(A * A * I, R)       # (A, A, I, R) flattened
-    ok2 = ((side[:, None] * side[None, :] < 0).reshape(A * A * I, R) & free2).T.copy()   # (R, A·A·I)
-    ok = ok2[:, fl["P"]] & ok2[:, fl["Q"]] & gainful                     # (R, C): replica-major
+    above, below = (x > O[None]) & free, (x < O[None]) & free
+    side = above.view(np.int8) - below.view(np.int8)        # sign(x - O) of the free actor-issues, else 0
+    ok2 = (side[fl["pa"]] * side[fl["pb"]] < 0).reshape(-1, R)   # (pair·I, R): opposite sides, both free
+    ok = ok2[fl["P"]] & ok2[fl["Q"]] & gainful                           # (C, R): candidate-major
     if fl["brokered"].size:
         rows = fl["brokered"]
-        ok[:, rows] &= ok2[:, fl["K"][rows]]                            # the client opposite i on q, and free
-    if concede is not None:
-        rows = np.flatnonzero(concede[cand.i, cand.p])
-        if rows.size:
-            ip, jp, p = fl["ip"][rows], fl["jp"][rows], cand.p[rows]
-            gains_j = ((X[jp] - O[p]) * (X[jp] - X[ip]) > 0).T              # the move brings O_p toward j
-            ok[:, rows] |= free2.T[:, fl["P"][rows]] & gains_j & ok2[:, fl["Q"][rows]] & gainful[:, rows]
-            if fl["brokered"].size:
-                ok[:, rows] &= np.where(cand.brokered[rows][None, :], ok2[:, fl["K"][rows]], True)
-    C = ok.shape[1]
-    idx = np.flatnonzero(ok)                                 # sorted by replica, then candidate
+        ok[rows] &= ok2[fl["K"][rows]]                                  # the client opposite i on q, and free
+    if fl["concede"].size:
+        rows = fl["concede"]
+        ip, jp, p = fl["ip"][rows], fl["jp"][rows], cand.p[rows]
+        F = free.reshape(A * I, R)
+        gains_j = (X[jp] - O[p]) * (X[jp] - X[ip]) > 0                   # the move brings O_p toward j
+        ok[rows] |= F[ip] & F[jp] & gains_j & ok2[fl["Q"][rows]] & gainful[rows]
+        if fl["brokered"].size:
+            ok[rows] &= np.where(cand.brokered[rows][:, None], ok2[fl["K"][rows]], True)
+    idx = np.flatnonzero(ok)                                 # sorted by candidate, then replica
     if idx.size == 0:
         return (idx,) * 5
-    r, c = np.divmod(idx, C)
+    c, r = np.divmod(idx, R)
     Xf, Sf, Wf = X.ravel(), S.ravel(), Wt.ravel()
     at = {k: fl[k][c] * R + r for k in ("ip", "iq", "jp", "jq", "kq")}
     xip, xjp, xiq, xkq = Xf[at["ip"]], Xf[at["jp"]], Xf[at["iq"]], Xf[at["kq"]]
     sip, sjp, siq, sjq = Sf[at["ip"]], Sf[at["jp"]], Sf[at["iq"]], Sf[at["jq"]]
-    Wsum = w.sum(axis=0).ravel()
+    Wsum = Wsum.ravel()
     Of = O.ravel()
     pr, qr = cand.p[c] * R + r, cand.q[c] * R + r
     Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
@@ -224,12 +230,15 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
     if sel.size == 0:
         return (sel,) * 5
     r, G = r[sel], G[sel]
-    starts = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1]
-    gmax = np.repeat(np.maximum.reduceat(G, starts), np.diff(np.r_[starts, r.size]))
-    top = np.flatnonzero(G >= gmax)                          # ties: the first candidate in the list
-    top = top[np.r_[True, r[top][1:] != r[top][:-1]]]
+    gmax = np.full(R, -np.inf)
+    np.maximum.at(gmax, r, G)                                # each replica's largest gain
+    top = np.flatnonzero(G >= gmax[r])
+    first = np.full(R, sel.size)
+    np.minimum.at(first, r[top], top)                        # ties: the first candidate in the list
+    rs = np.flatnonzero(first < sel.size)
+    top = first[rs]
     pick = sel[top]
-    c, r, G, a, lam = c[pick], r[top], G[top], a[pick], lam[pick]
+    c, r, G, a, lam = c[pick], rs, G[top], a[pick], lam[pick]
     move_i = np.sign(d_p[pick]) * np.minimum(a * Wp[pick] / np.maximum(wip[pick], 1e-12), ad_p[pick])
     move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq[pick] / np.maximum(wkq[pick], 1e-12), ad_q[pick])
     return r, c, G, move_i, move_k
@@ -251,19 +260,26 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     A, I, R = x.shape
     used = np.zeros((A, I, R), bool) if blocked is None else blocked.copy()
     out = Trades([], [])
+    # the ordered actor pairs the candidates need, (i, j) and (i, k): the side conditions are combined per
+    # pair and issue, rows pair·I + issue
+    pairs = np.unique(np.r_[cand.i * A + cand.j, cand.i * A + cand.k])
+    row = np.full(A * A, -1, np.intp)
+    row[pairs] = np.arange(pairs.size)
     fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
-          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q,
-          "P": (cand.i * A + cand.j) * I + cand.p, "Q": (cand.i * A + cand.j) * I + cand.q,
-          "K": (cand.i * A + cand.k) * I + cand.q, "brokered": np.flatnonzero(cand.brokered)}
+          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q, "pa": pairs // A, "pb": pairs % A,
+          "P": row[cand.i * A + cand.j] * I + cand.p, "Q": row[cand.i * A + cand.j] * I + cand.q,
+          "K": row[cand.i * A + cand.k] * I + cand.q, "brokered": np.flatnonzero(cand.brokered),
+          "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
     if gainful is None:
         gainful = salience_condition(s, cand)
+    gain_c = np.ascontiguousarray(gainful.T)                 # (C, R): _best gathers the mask by candidate row
     rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
     rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
     cols = np.arange(R)
     for slot in range(max(A * I // 4, 1)):
         sub = cols.size < R
         xs, ss, ws = (x[:, :, cols], s[:, :, cols], w[:, :, cols]) if sub else (x, s, w)
-        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, gainful[cols] if sub else gainful,
+        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, gain_c[:, cols] if sub else gain_c,
                                 used[:, :, cols] if sub else used, rate_r[cols], lev_r[cols],
                                 None if rho is None else rho[:, cols], concede)
         if r.size == 0:
