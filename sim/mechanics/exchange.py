@@ -154,10 +154,10 @@ class Trades:
 
 
 def salience_condition(s: np.ndarray, cand: Candidates) -> np.ndarray:
-    """(R, C) bool: the candidates' saliences are inversely ordered, ``s_jp s_iq > s_ip s_jq``."""
+    """(C, R) bool, candidate-major: the candidates' saliences are inversely ordered, ``s_jp s_iq > s_ip s_jq``."""
     A, I, R = s.shape
-    S = s.reshape(A * I, R).T
-    return S[:, cand.j * I + cand.p] * S[:, cand.i * I + cand.q] > S[:, cand.i * I + cand.p] * S[:, cand.j * I + cand.q]
+    S = s.reshape(A * I, R)
+    return S[cand.j * I + cand.p] * S[cand.i * I + cand.q] > S[cand.i * I + cand.p] * S[cand.j * I + cand.q]
 
 
 def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
@@ -251,8 +251,8 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     """One round of the market, in place on ``x`` (A, I, R): realise the best possible and credible exchange of
     each replica, mark its actor-issues used, recompute, repeat until no replica has one left.
 
-    ``blocked`` (A, I, R) bool: actor-issues bound by a commitment (they take no part). ``gainful`` (R, C) the
-    salience condition (:func:`gainful`; computed here if None). ``on_trade(slot, c, rr,
+    ``blocked`` (A, I, R) bool: actor-issues bound by a commitment (they take no part). ``gainful`` (C, R) the
+    salience condition (C, R) (:func:`salience_condition`; computed here if None). ``on_trade(slot, c, rr,
     move_i, move_k, x)`` is called before each slot's moves with the chosen candidate of every replica that trades.
     After the first slot only the replicas that traded in the previous one are recomputed (the others have no
     valid candidate left, as nothing changed for them).
@@ -272,16 +272,16 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
           "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
     if gainful is None:
         gainful = salience_condition(s, cand)
-    gain_c = np.ascontiguousarray(gainful.T)                 # (C, R): _best gathers the mask by candidate row
     rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
     rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
     cols = np.arange(R)
     for slot in range(max(A * I // 4, 1)):
         sub = cols.size < R
-        xs, ss, ws = (x[:, :, cols], s[:, :, cols], w[:, :, cols]) if sub else (x, s, w)
-        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, gain_c[:, cols] if sub else gain_c,
-                                used[:, :, cols] if sub else used, rate_r[cols], lev_r[cols],
-                                None if rho is None else rho[:, cols], concede)
+        # the replicas still trading, gathered along the last axis (np.take: a copy, faster than x[..., cols])
+        xs, ss, ws = (np.take(v, cols, axis=-1) for v in (x, s, w)) if sub else (x, s, w)
+        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, np.take(gainful, cols, axis=-1) if sub else gainful,
+                                np.take(used, cols, axis=-1) if sub else used, rate_r[cols], lev_r[cols],
+                                None if rho is None else np.take(rho, cols, axis=-1), concede)
         if r.size == 0:
             break
         rr = cols[r]
@@ -440,10 +440,10 @@ class Exchange(Mechanism[ExchangeSpec]):
             # once, and candidates that fail it in every replica of the chunk are dropped (about half: of the two
             # orientations of a pair of actors and of issues at most one holds)
             g = salience_condition(world.salience, self.cand)
-            keep = np.flatnonzero(g.any(axis=0))
+            keep = np.flatnonzero(g.any(axis=1))
             self.cand = Candidates(*(v[keep] for v in (self.cand.i, self.cand.p, self.cand.j, self.cand.q,
                                                         self.cand.k)))
-            self.gainful = np.ascontiguousarray(g[:, keep])
+            self.gainful = g[keep]
         cand = self.cand
 
         def on_trade(slot: int, ci: np.ndarray, rr_: np.ndarray, move_i: np.ndarray, move_k: np.ndarray,
