@@ -204,15 +204,34 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
         return (idx,) * 5
     c, r = np.divmod(idx, R)
     Xf, Sf, Wf = X.ravel(), S.ravel(), Wt.ravel()
-    at = {k: fl[k][c] * R + r for k in ("ip", "iq", "jp", "jq", "kq")}
-    xip, xjp, xiq, xkq = Xf[at["ip"]], Xf[at["jp"]], Xf[at["iq"]], Xf[at["kq"]]
-    sip, sjp, siq, sjq = Sf[at["ip"]], Sf[at["jp"]], Sf[at["iq"]], Sf[at["jq"]]
+
+    def at(rows: np.ndarray) -> np.ndarray:
+        """The flat index of row ``rows[c]`` of a (rows, R) array in each pair's replica."""
+        return np.take(rows * R, c) + r
+
+    ip, jp, iq, jq = at(fl["ip"]), at(fl["jp"]), at(fl["iq"]), at(fl["jq"])
+    sip, sjp, siq, sjq = Sf[ip], Sf[jp], Sf[iq], Sf[jq]
+    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    if rho is not None:
+        rf = rho.ravel()
+        rho_j, rho_i = rf[at(fl["ji"])], rf[at(fl["ij"])]           # the partner j reneges on i, i on j
+        # The credibility condition below, (rho_j s_iq lam a < G) & (rho_i s_jp a < G) with G = a g,
+        # g = (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq), does not depend on the size a but through rounding: the
+        # pairs that fail rho_j s_iq lam < g (1 + 1e-6) (or the same for i) fail it whatever a (a few ulps of
+        # rounding are far below the 1e-6 margin), and are dropped before the size is computed (about 2/3).
+        bound = (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12) * (1.0 + 1e-6)
+        pre = np.flatnonzero((rho_j * siq * lam < bound) & (rho_i * sjp < bound))
+        if pre.size == 0:
+            return (pre,) * 5
+        c, r, ip, jp, iq = c[pre], r[pre], ip[pre], jp[pre], iq[pre]
+        sip, sjp, siq, sjq, lam, rho_j, rho_i = (v[pre] for v in (sip, sjp, siq, sjq, lam, rho_j, rho_i))
+    kq = at(fl["kq"])
+    xip, xjp, xiq, xkq = Xf[ip], Xf[jp], Xf[iq], Xf[kq]
     Wsum = Wsum.ravel()
     Of = O.ravel()
-    pr, qr = cand.p[c] * R + r, cand.q[c] * R + r
+    pr, qr = at(cand.p), at(cand.q)
     Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
-    wip, wkq = Wf[at["ip"]], Wf[at["kq"]]
-    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    wip, wkq = Wf[ip], Wf[kq]
     reach = np.where(cand.brokered[c], leverage[r], 1.0) if fl["brokered"].size else 1.0
     d_p, d_q = xjp - xip, xiq - xkq
     ad_p, ad_q = np.abs(d_p), np.abs(d_q)
@@ -222,10 +241,7 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
     G = a * (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
     keep = a > EPS
     if rho is not None:
-        rf = rho.ravel()
-        rho_j = rf[(cand.j[c] * A + cand.i[c]) * R + r]                   # the partner j reneges on i
-        rho_i = rf[(cand.i[c] * A + cand.j[c]) * R + r]
-        keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)
+        keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)     # (1 - ρ_j) B_i > C_i, and for j
     sel = np.flatnonzero(keep)
     if sel.size == 0:
         return (sel,) * 5
@@ -267,6 +283,7 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     row[pairs] = np.arange(pairs.size)
     fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
           "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q, "pa": pairs // A, "pb": pairs % A,
+          "ij": cand.i * A + cand.j, "ji": cand.j * A + cand.i,
           "P": row[cand.i * A + cand.j] * I + cand.p, "Q": row[cand.i * A + cand.j] * I + cand.q,
           "K": row[cand.i * A + cand.k] * I + cand.q, "brokered": np.flatnonzero(cand.brokered),
           "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
