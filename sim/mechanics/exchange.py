@@ -160,25 +160,6 @@ def salience_condition(s: np.ndarray, cand: Candidates) -> np.ndarray:
     return S[cand.j * I + cand.p] * S[cand.i * I + cand.q] > S[cand.i * I + cand.p] * S[cand.j * I + cand.q]
 
 
-def credibility_bounds(s: np.ndarray, cand: Candidates) -> np.ndarray:
-    """(2, C, R): the reneging chances ``ρ_j``, ``ρ_i`` below which a candidate may be credible, whatever its size.
-
-    The credibility condition ``ρ_j s_iq λ a < G`` and ``ρ_i s_jp a < G`` with ``G = a g``,
-    ``g = (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq)``, reads ``ρ_j < g / (s_iq λ)`` and ``ρ_i < g / s_jp`` but for
-    rounding, a few ulps, far below the 1e-6 margin added here: a candidate with ``ρ`` at or above its bound fails
-    the exact condition (which is still what decides), and :func:`_best` drops it before computing its size.
-    Saliences only: computed once a run.
-    """
-    A, I, R = s.shape
-    S = s.reshape(A * I, R)
-    sip, sjp = S[cand.i * I + cand.p], S[cand.j * I + cand.p]
-    siq, sjq = S[cand.i * I + cand.q], S[cand.j * I + cand.q]
-    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
-    g = (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
-    with np.errstate(divide="ignore", invalid="ignore"):          # s = 0: no bound (inf); 0/0 (no gain): NaN fails
-        return np.stack([g / (siq * lam), g / sjp]) * (1.0 + 1e-6)
-
-
 def flat_view(a: np.ndarray):
     """``a`` indexed by flat position, writable in place: a 1-D view when ``a`` is contiguous, else ``a.flat``."""
     return a.reshape(-1) if a.flags.c_contiguous else a.flat
@@ -190,8 +171,7 @@ def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
 
 def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dict[str, np.ndarray],
           gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray, rho: np.ndarray | None,
-          concede: np.ndarray | None, bounds: np.ndarray | None = None,
-          cols: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+          concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D, in
     increasing ``r``.
 
@@ -234,19 +214,23 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
         """The flat index of row ``rows[c]`` of a (rows, R) array in each pair's replica."""
         return np.take(rows * R, c) + r
 
+    ip, jp, iq, jq = at(fl["ip"]), at(fl["jp"]), at(fl["iq"]), at(fl["jq"])
+    sip, sjp, siq, sjq = Sf[ip], Sf[jp], Sf[iq], Sf[jq]
+    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
     if rho is not None:
         rf = rho.ravel()
         rho_j, rho_i = rf[at(fl["ji"])], rf[at(fl["ij"])]           # the partner j reneges on i, i on j
-        if bounds is not None:                                   # (about 2/3 cannot be credible whatever a)
-            Rb = bounds.shape[-1]
-            gi = idx if cols is None else c * Rb + cols[r]           # the pairs in the bounds' (C, R_all)
-            pre = np.flatnonzero((rho_j < bounds[0].ravel()[gi]) & (rho_i < bounds[1].ravel()[gi]))
-            if pre.size == 0:
-                return (pre,) * 5
-            c, r, rho_j, rho_i = c[pre], r[pre], rho_j[pre], rho_i[pre]
-    ip, jp, iq, jq, kq = at(fl["ip"]), at(fl["jp"]), at(fl["iq"]), at(fl["jq"]), at(fl["kq"])
-    sip, sjp, siq, sjq = Sf[ip], Sf[jp], Sf[iq], Sf[jq]
-    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+        # The credibility condition below, (rho_j s_iq lam a < G) & (rho_i s_jp a < G) with G = a g,
+        # g = (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq), does not depend on the size a but through rounding: the
+        # pairs that fail rho_j s_iq lam < g (1 + 1e-6) (or the same for i) fail it whatever a (a few ulps of
+        # rounding are far below the 1e-6 margin), and are dropped before the size is computed (about 2/3).
+        bound = (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12) * (1.0 + 1e-6)
+        pre = np.flatnonzero((rho_j * siq * lam < bound) & (rho_i * sjp < bound))
+        if pre.size == 0:
+            return (pre,) * 5
+        c, r, ip, jp, iq = c[pre], r[pre], ip[pre], jp[pre], iq[pre]
+        sip, sjp, siq, sjq, lam, rho_j, rho_i = (v[pre] for v in (sip, sjp, siq, sjq, lam, rho_j, rho_i))
+    kq = at(fl["kq"])
     xip, xjp, xiq, xkq = Xf[ip], Xf[jp], Xf[iq], Xf[kq]
     Wsum = Wsum.ravel()
     Of = O.ravel()
@@ -284,14 +268,12 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
 def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rate: np.ndarray | float,
            leverage: np.ndarray | float, hazard: np.ndarray | None = None, horizon: np.ndarray | float = 1.0,
            blocked: np.ndarray | None = None, concede: np.ndarray | None = None, gainful: np.ndarray | None = None,
-           bounds: np.ndarray | None = None, on_trade=None) -> Trades:
+           on_trade=None) -> Trades:
     """One round of the market, in place on ``x`` (A, I, R): realise the best possible and credible exchange of
     each replica, mark its actor-issues used, recompute, repeat until no replica has one left.
 
     ``blocked`` (A, I, R) bool: actor-issues bound by a commitment (they take no part). ``gainful`` (C, R) the
-    salience condition (C, R) (:func:`salience_condition`; computed here if None), ``bounds`` (2, C, R) the
-    credibility bounds (:func:`credibility_bounds`, computed here if None and there is a hazard): both depend on
-    the saliences only, so a caller can compute them once a run. ``on_trade(slot, c, rr,
+    salience condition (C, R) (:func:`salience_condition`; computed here if None). ``on_trade(slot, c, rr,
     move_i, move_k, x)`` is called before each slot's moves with the chosen candidate of every replica that trades.
     After the first slot only the replicas that traded in the previous one are recomputed (the others have no
     valid candidate left, as nothing changed for them).
@@ -314,8 +296,6 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
         gainful = salience_condition(s, cand)
     rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
     rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
-    if rho is not None and bounds is None:
-        bounds = credibility_bounds(s, cand)
     xf, usedf = flat_view(x), used.reshape(-1)
     cols = np.arange(R)
     for slot in range(max(A * I // 4, 1)):
@@ -324,8 +304,7 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
         xs, ss, ws = (np.take(v, cols, axis=-1) for v in (x, s, w)) if sub else (x, s, w)
         r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, np.take(gainful, cols, axis=-1) if sub else gainful,
                                 np.take(used, cols, axis=-1) if sub else used, rate_r[cols], lev_r[cols],
-                                None if rho is None else np.take(rho, cols, axis=-1), concede, bounds,
-                                cols if sub else None)
+                                None if rho is None else np.take(rho, cols, axis=-1), concede)
         if r.size == 0:
             break
         rr = cols[r]
@@ -421,8 +400,7 @@ class Exchange(Mechanism[ExchangeSpec]):
         A, I = len(ix.actors), len(ix.issues)
         brokers = [(ix.a(b.patron), ix.a(b.client), [ix.i(k) for k in b.issues]) for b in s.brokers]
         self.cand = candidates(A, I, brokers)
-        self.gainful: np.ndarray | None = None         # the salience condition (C, R), once a run
-        self.bounds: np.ndarray | None = None          # the credibility bounds (2, C, R), once a run
+        self.gainful: np.ndarray | None = None
         self.concede = np.zeros((A, I), bool)
         for cn in s.concessions:
             self.concede[ix.a(cn.actor), ix.i(cn.issue)] = True
@@ -478,7 +456,7 @@ class Exchange(Mechanism[ExchangeSpec]):
                                     world["rung"], world["rung"])
             bound = world["bound_until"] > t
         # commitment: a bound position is held at the agreed value
-        x[bound] = world["bound_position"][bound]
+        np.copyto(x, world["bound_position"], where=bound)
         horizon = np.asarray(c.commitment, float)
         if self.gainful is None:
             # saliences never change during a run (no mechanism moves them): the salience condition is computed
@@ -489,7 +467,6 @@ class Exchange(Mechanism[ExchangeSpec]):
             self.cand = Candidates(*(v[keep] for v in (self.cand.i, self.cand.p, self.cand.j, self.cand.q,
                                                         self.cand.k)))
             self.gainful = g[keep]
-            self.bounds = credibility_bounds(world.salience, self.cand)
         cand = self.cand
 
         def on_trade(slot: int, ci: np.ndarray, rr_: np.ndarray, move_i: np.ndarray, move_k: np.ndarray,
@@ -519,5 +496,4 @@ class Exchange(Mechanism[ExchangeSpec]):
                                     f"{ix.label(qi_)}{via}", world["rung"], world["rung"])
 
         market(x, world.salience, world.weight, cand, rate=c.rate, leverage=c.leverage, hazard=hazard,
-               horizon=horizon, blocked=bound, concede=self.concede, gainful=self.gainful,
-               bounds=self.bounds, on_trade=on_trade)
+               horizon=horizon, blocked=bound, concede=self.concede, gainful=self.gainful, on_trade=on_trade)
