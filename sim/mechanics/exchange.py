@@ -155,10 +155,15 @@ class Trades:
 
 
 def salience_condition(s: np.ndarray, cand: Candidates) -> np.ndarray:
-    """(R, C) bool: the candidates' saliences are inversely ordered, ``s_jp s_iq > s_ip s_jq``."""
+    """(C, R) bool, candidate-major: the candidates' saliences are inversely ordered, ``s_jp s_iq > s_ip s_jq``."""
     A, I, R = s.shape
-    S = s.reshape(A * I, R).T
-    return S[:, cand.j * I + cand.p] * S[:, cand.i * I + cand.q] > S[:, cand.i * I + cand.p] * S[:, cand.j * I + cand.q]
+    S = s.reshape(A * I, R)
+    return S[cand.j * I + cand.p] * S[cand.i * I + cand.q] > S[cand.i * I + cand.p] * S[cand.j * I + cand.q]
+
+
+def flat_view(a: np.ndarray):
+    """``a`` indexed by flat position, writable in place: a 1-D view when ``a`` is contiguous, else ``a.flat``."""
+    return a.reshape(-1) if a.flags.c_contiguous else a.flat
 
 
 def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
@@ -168,46 +173,71 @@ def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
 def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dict[str, np.ndarray],
           gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray, rho: np.ndarray | None,
           concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D.
+    """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D, in
+    increasing ``r``.
 
     The same quantities as :func:`evaluate`; the cheap conditions (sides, saliences, free actor-issues) are
-    combined per ordered pair of actors and issue first, (A, A, I, R), and the rest is computed on the
-    (candidate, replica) pairs that pass them only.
+    combined per ordered pair of actors and issue first, (A·A·I, R), gathered by row into a (C, R)
+    candidate-major mask (``gainful`` is (C, R) here), and the rest is computed on the (candidate, replica) pairs
+    that pass them only. Rows of the replica-last arrays are contiguous, so every gather of the mask is a copy of
+    whole rows; the per-pair arithmetic is elementwise and the same as before whatever the pairs' order.
     """
     A, I, R = x.shape
-    O = compromise(x, w)
+    Wsum = w.sum(axis=0)
+    if (Wsum > 0).all():                                     # compromise(x, w), without its fallback
+        O = (w * x).sum(axis=0) / Wsum
+    else:
+        O = compromise(x, w)
     X, S, Wt = x.reshape(A * I, R), s.reshape(A * I, R), w.reshape(A * I, R)
-    side = np.sign(x - O[None]).astype(np.int8)
     free = ~used
-    free2 = (free[:, None] & free[None, :]).reshape(A * A * I, R)       # (A, A, I, R) flattened
-    ok2 = ((side[:, None] * side[None, :] < 0).reshape(A * A * I, R) & free2).T.copy()   # (R, A·A·I)
-    ok = ok2[:, fl["P"]] & ok2[:, fl["Q"]] & gainful                     # (R, C): replica-major
+    above, below = (x > O[None]) & free, (x < O[None]) & free
+    side = above.view(np.int8) - below.view(np.int8)        # sign(x - O) of the free actor-issues, else 0
+    ok2 = (side[fl["pa"]] * side[fl["pb"]] < 0).reshape(-1, R)   # (pair·I, R): opposite sides, both free
+    ok = ok2[fl["P"]] & ok2[fl["Q"]] & gainful                           # (C, R): candidate-major
     if fl["brokered"].size:
         rows = fl["brokered"]
-        ok[:, rows] &= ok2[:, fl["K"][rows]]                            # the client opposite i on q, and free
-    if concede is not None:
-        rows = np.flatnonzero(concede[cand.i, cand.p])
-        if rows.size:
-            ip, jp, p = fl["ip"][rows], fl["jp"][rows], cand.p[rows]
-            gains_j = ((X[jp] - O[p]) * (X[jp] - X[ip]) > 0).T              # the move brings O_p toward j
-            ok[:, rows] |= free2.T[:, fl["P"][rows]] & gains_j & ok2[:, fl["Q"][rows]] & gainful[:, rows]
-            if fl["brokered"].size:
-                ok[:, rows] &= np.where(cand.brokered[rows][None, :], ok2[:, fl["K"][rows]], True)
-    C = ok.shape[1]
-    idx = np.flatnonzero(ok)                                 # sorted by replica, then candidate
+        ok[rows] &= ok2[fl["K"][rows]]                                  # the client opposite i on q, and free
+    if fl["concede"].size:
+        rows = fl["concede"]
+        ip, jp, p = fl["ip"][rows], fl["jp"][rows], cand.p[rows]
+        F = free.reshape(A * I, R)
+        gains_j = (X[jp] - O[p]) * (X[jp] - X[ip]) > 0                   # the move brings O_p toward j
+        ok[rows] |= F[ip] & F[jp] & gains_j & ok2[fl["Q"][rows]] & gainful[rows]
+        if fl["brokered"].size:
+            ok[rows] &= np.where(cand.brokered[rows][:, None], ok2[fl["K"][rows]], True)
+    idx = np.flatnonzero(ok)                                 # sorted by candidate, then replica
     if idx.size == 0:
         return (idx,) * 5
-    r, c = np.divmod(idx, C)
+    c, r = np.divmod(idx, R)
     Xf, Sf, Wf = X.ravel(), S.ravel(), Wt.ravel()
-    at = {k: fl[k][c] * R + r for k in ("ip", "iq", "jp", "jq", "kq")}
-    xip, xjp, xiq, xkq = Xf[at["ip"]], Xf[at["jp"]], Xf[at["iq"]], Xf[at["kq"]]
-    sip, sjp, siq, sjq = Sf[at["ip"]], Sf[at["jp"]], Sf[at["iq"]], Sf[at["jq"]]
-    Wsum = w.sum(axis=0).ravel()
-    Of = O.ravel()
-    pr, qr = cand.p[c] * R + r, cand.q[c] * R + r
-    Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
-    wip, wkq = Wf[at["ip"]], Wf[at["kq"]]
+
+    def at(rows: np.ndarray) -> np.ndarray:
+        """The flat index of row ``rows[c]`` of a (rows, R) array in each pair's replica."""
+        return np.take(rows * R, c) + r
+
+    ip, jp, iq, jq = at(fl["ip"]), at(fl["jp"]), at(fl["iq"]), at(fl["jq"])
+    sip, sjp, siq, sjq = Sf[ip], Sf[jp], Sf[iq], Sf[jq]
     lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    if rho is not None:
+        rf = rho.ravel()
+        rho_j, rho_i = rf[at(fl["ji"])], rf[at(fl["ij"])]           # the partner j reneges on i, i on j
+        # The credibility condition below, (rho_j s_iq lam a < G) & (rho_i s_jp a < G) with G = a g,
+        # g = (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq), does not depend on the size a but through rounding: the
+        # pairs that fail rho_j s_iq lam < g (1 + 1e-6) (or the same for i) fail it whatever a (a few ulps of
+        # rounding are far below the 1e-6 margin), and are dropped before the size is computed (about 2/3).
+        bound = (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12) * (1.0 + 1e-6)
+        pre = np.flatnonzero((rho_j * siq * lam < bound) & (rho_i * sjp < bound))
+        if pre.size == 0:
+            return (pre,) * 5
+        c, r, ip, jp, iq = c[pre], r[pre], ip[pre], jp[pre], iq[pre]
+        sip, sjp, siq, sjq, lam, rho_j, rho_i = (v[pre] for v in (sip, sjp, siq, sjq, lam, rho_j, rho_i))
+    kq = at(fl["kq"])
+    xip, xjp, xiq, xkq = Xf[ip], Xf[jp], Xf[iq], Xf[kq]
+    Wsum = Wsum.ravel()
+    Of = O.ravel()
+    pr, qr = at(cand.p), at(cand.q)
+    Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
+    wip, wkq = Wf[ip], Wf[kq]
     reach = np.where(cand.brokered[c], leverage[r], 1.0) if fl["brokered"].size else 1.0
     d_p, d_q = xjp - xip, xiq - xkq
     ad_p, ad_q = np.abs(d_p), np.abs(d_q)
@@ -217,20 +247,20 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
     G = a * (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
     keep = a > EPS
     if rho is not None:
-        rf = rho.ravel()
-        rho_j = rf[(cand.j[c] * A + cand.i[c]) * R + r]                   # the partner j reneges on i
-        rho_i = rf[(cand.i[c] * A + cand.j[c]) * R + r]
-        keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)
+        keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)     # (1 - ρ_j) B_i > C_i, and for j
     sel = np.flatnonzero(keep)
     if sel.size == 0:
         return (sel,) * 5
     r, G = r[sel], G[sel]
-    starts = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1]
-    gmax = np.repeat(np.maximum.reduceat(G, starts), np.diff(np.r_[starts, r.size]))
-    top = np.flatnonzero(G >= gmax)                          # ties: the first candidate in the list
-    top = top[np.r_[True, r[top][1:] != r[top][:-1]]]
+    gmax = np.full(R, -np.inf)
+    np.maximum.at(gmax, r, G)                                # each replica's largest gain
+    top = np.flatnonzero(G >= gmax[r])
+    first = np.full(R, sel.size)
+    np.minimum.at(first, r[top], top)                        # ties: the first candidate in the list
+    rs = np.flatnonzero(first < sel.size)
+    top = first[rs]
     pick = sel[top]
-    c, r, G, a, lam = c[pick], r[top], G[top], a[pick], lam[pick]
+    c, r, G, a, lam = c[pick], rs, G[top], a[pick], lam[pick]
     move_i = np.sign(d_p[pick]) * np.minimum(a * Wp[pick] / np.maximum(wip[pick], 1e-12), ad_p[pick])
     move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq[pick] / np.maximum(wkq[pick], 1e-12), ad_q[pick])
     return r, c, G, move_i, move_k
@@ -243,8 +273,8 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     """One round of the market, in place on ``x`` (A, I, R): realise the best possible and credible exchange of
     each replica, mark its actor-issues used, recompute, repeat until no replica has one left.
 
-    ``blocked`` (A, I, R) bool: actor-issues bound by a commitment (they take no part). ``gainful`` (R, C) the
-    salience condition (:func:`gainful`; computed here if None). ``on_trade(slot, c, rr,
+    ``blocked`` (A, I, R) bool: actor-issues bound by a commitment (they take no part). ``gainful`` (C, R) the
+    salience condition (C, R) (:func:`salience_condition`; computed here if None). ``on_trade(slot, c, rr,
     move_i, move_k, x)`` is called before each slot's moves with the chosen candidate of every replica that trades.
     After the first slot only the replicas that traded in the previous one are recomputed (the others have no
     valid candidate left, as nothing changed for them).
@@ -252,31 +282,40 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     A, I, R = x.shape
     used = np.zeros((A, I, R), bool) if blocked is None else blocked.copy()
     out = Trades([], [])
+    # the ordered actor pairs the candidates need, (i, j) and (i, k): the side conditions are combined per
+    # pair and issue, rows pair·I + issue
+    pairs = np.unique(np.r_[cand.i * A + cand.j, cand.i * A + cand.k])
+    row = np.full(A * A, -1, np.intp)
+    row[pairs] = np.arange(pairs.size)
     fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
-          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q,
-          "P": (cand.i * A + cand.j) * I + cand.p, "Q": (cand.i * A + cand.j) * I + cand.q,
-          "K": (cand.i * A + cand.k) * I + cand.q, "brokered": np.flatnonzero(cand.brokered)}
+          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q, "pa": pairs // A, "pb": pairs % A,
+          "ij": cand.i * A + cand.j, "ji": cand.j * A + cand.i,
+          "P": row[cand.i * A + cand.j] * I + cand.p, "Q": row[cand.i * A + cand.j] * I + cand.q,
+          "K": row[cand.i * A + cand.k] * I + cand.q, "brokered": np.flatnonzero(cand.brokered),
+          "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
     if gainful is None:
         gainful = salience_condition(s, cand)
     rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
     rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
+    xf, usedf = flat_view(x), used.reshape(-1)
     cols = np.arange(R)
     for slot in range(max(A * I // 4, 1)):
         sub = cols.size < R
-        xs, ss, ws = (x[:, :, cols], s[:, :, cols], w[:, :, cols]) if sub else (x, s, w)
-        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, gainful[cols] if sub else gainful,
-                                used[:, :, cols] if sub else used, rate_r[cols], lev_r[cols],
-                                None if rho is None else rho[:, cols], concede)
+        # the replicas still trading, gathered along the last axis (np.take: a copy, faster than x[..., cols])
+        xs, ss, ws = (np.take(v, cols, axis=-1) for v in (x, s, w)) if sub else (x, s, w)
+        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, np.take(gainful, cols, axis=-1) if sub else gainful,
+                                np.take(used, cols, axis=-1) if sub else used, rate_r[cols], lev_r[cols],
+                                None if rho is None else np.take(rho, cols, axis=-1), concede)
         if r.size == 0:
             break
         rr = cols[r]
         if on_trade is not None:
             on_trade(slot, c, rr, mi, mk, x)
-        i, p, j, q, k = cand.i[c], cand.p[c], cand.j[c], cand.q[c], cand.k[c]
-        x[i, p, rr] += mi
-        x[k, q, rr] += mk
-        for a_, k_ in ((i, p), (i, q), (j, p), (j, q), (k, q)):
-            used[a_, k_, rr] = True
+        at = {n: fl[n][c] * R + rr for n in ("ip", "iq", "jp", "jq", "kq")}    # flat indices into (A, I, R)
+        xf[at["ip"]] += mi
+        xf[at["kq"]] += mk
+        for n in ("ip", "iq", "jp", "jq", "kq"):
+            usedf[at[n]] = True
         chosen = np.full(R, -1, np.intp)
         chosen[rr] = c
         gains = np.zeros(R)
@@ -418,31 +457,33 @@ class Exchange(Mechanism[ExchangeSpec]):
                                     world["rung"], world["rung"])
             bound = world["bound_until"] > t
         # commitment: a bound position is held at the agreed value
-        x[bound] = world["bound_position"][bound]
+        np.copyto(x, world["bound_position"], where=bound)
         horizon = np.asarray(c.commitment, float)
         if self.gainful is None:
             # saliences never change during a run (no mechanism moves them): the salience condition is computed
             # once, and candidates that fail it in every replica of the chunk are dropped (about half: of the two
             # orientations of a pair of actors and of issues at most one holds)
             g = salience_condition(world.salience, self.cand)
-            keep = np.flatnonzero(g.any(axis=0))
+            keep = np.flatnonzero(g.any(axis=1))
             self.cand = Candidates(*(v[keep] for v in (self.cand.i, self.cand.p, self.cand.j, self.cand.q,
                                                         self.cand.k)))
-            self.gainful = np.ascontiguousarray(g[:, keep])
+            self.gainful = g[keep]
         cand = self.cand
 
         def on_trade(slot: int, ci: np.ndarray, rr_: np.ndarray, move_i: np.ndarray, move_k: np.ndarray,
                      xs: np.ndarray) -> None:
-            i, p, j, q, k = cand.i[ci], cand.p[ci], cand.j[ci], cand.q[ci], cand.k[ci]
+            i, j, k = cand.i[ci], cand.j[ci], cand.k[ci]
+            ip, kq = cand.i[ci] * I + cand.p[ci], cand.k[ci] * I + cand.q[ci]      # the two moved actor-issues
             until = t + np.broadcast_to(horizon, (R,))[rr_]
-            for (a, kk, hold, part, other) in ((i, p, i, j, k * I + q), (k, q, j, i, i * I + p)):
-                world["prior_position"][a, kk, rr_] = xs[a, kk, rr_]
-                world["bound_until"][a, kk, rr_] = until
-                world["bound_holder"][a, kk, rr_] = hold
-                world["bound_partner"][a, kk, rr_] = part
-                world["bound_link"][a, kk, rr_] = other
-            world["bound_position"][i, p, rr_] = xs[i, p, rr_] + move_i
-            world["bound_position"][k, q, rr_] = xs[k, q, rr_] + move_k
+            xf = flat_view(xs)
+            for (moved, hold, part, other, move) in ((ip, i, j, kq, move_i), (kq, j, i, ip, move_k)):
+                f = moved * R + rr_                                      # flat index into (A, I, R)
+                flat_view(world["prior_position"])[f] = xf[f]
+                flat_view(world["bound_until"])[f] = until
+                flat_view(world["bound_holder"])[f] = hold
+                flat_view(world["bound_partner"])[f] = part
+                flat_view(world["bound_link"])[f] = other
+                flat_view(world["bound_position"])[f] = xf[f] + move
             world["trades"][rr_] += 1.0
             if self.log.active:
                 n = self.log.replica_ids.size
