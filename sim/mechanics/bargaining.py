@@ -343,7 +343,8 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: n
         # the best offer type first (confrontation < compromise < capitulation), then the smallest move within it:
         # the same choice as the key move + 1e6 * type, without float64 temporaries (bench/README.md)
         assert kind is not None, "the offer types are computed for this rule"
-        masked = np.copyto(ws("masked", shape, np.int8), kind) or ws("masked", shape, np.int8)
+        masked = ws("masked", shape, np.int8)
+        np.copyto(masked, kind)
         np.copyto(masked, np.int8(NO_OFFER), where=~valid)
         best_kind = np.minimum.reduce(masked, axis=1)                 # (A, n)
         valid &= np.equal(kind, best_kind[:, None, :], out=ws("same_kind", shape, bool))

@@ -91,11 +91,11 @@ class Candidates:
         return int(self.i.size)
 
 
-def candidates(n_actors: int, n_issues: int, brokers: list[tuple[int, int, list[int]]] = ()) -> Candidates:
+def candidates(n_actors: int, n_issues: int, brokers: list[tuple[int, int, list[int]]] | None = None) -> Candidates:
     """All actor pairs ``i < j`` × ordered issue pairs ``p ≠ q``, then the brokered ``(i, p; patron, q; client)``."""
     rows = [(i, p, j, q, j) for i in range(n_actors) for j in range(i + 1, n_actors)
             for p in range(n_issues) for q in range(n_issues) if p != q]
-    for patron, client, issues in brokers:
+    for patron, client, issues in brokers or []:
         rows += [(i, p, patron, q, client) for i in range(n_actors) if i not in (patron, client)
                  for q in issues for p in range(n_issues) if p != q]
     arr = np.array(rows, dtype=np.intp).reshape(-1, 5)
@@ -402,11 +402,10 @@ class Exchange(Mechanism[ExchangeSpec]):
         brokers = [(ix.a(b.patron), ix.a(b.client), [ix.i(k) for k in b.issues]) for b in s.brokers]
         self.cand = candidates(A, I, brokers)
         self.gainful: np.ndarray | None = None
-        self.concede = np.zeros((A, I), bool)
+        concede = np.zeros((A, I), bool)
         for cn in s.concessions:
-            self.concede[ix.a(cn.actor), ix.i(cn.issue)] = True
-        if not self.concede.any():
-            self.concede = None
+            concede[ix.a(cn.actor), ix.i(cn.issue)] = True
+        self.concede: np.ndarray | None = concede if concede.any() else None
         world.add("trades", np.zeros(n))
         world.add("reneged", np.zeros(n))
         world.add("bound_until", np.full((A, I, n), -1.0))        # month the commitment ends (-1: not bound)

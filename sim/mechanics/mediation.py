@@ -170,7 +170,7 @@ class Mediation(Mechanism[MediationSpec]):
         ix, s, c = self.index, self.section, self.c
         A, n = len(ix.actors), world.n_replicas
         self.active = s.mediator is not None and self.enabled
-        self.mediator = ix.a(s.mediator) if (self.active and s.mediator != NEUTRAL) else None
+        self.mediator = ix.a(s.mediator) if (s.mediator is not None and self.active and s.mediator != NEUTRAL) else None
         self.parties = [ix.a(p) for p in s.parties]
         toward = bias(world.alignment, self.mediator, self.parties)
         advice2 = advice_credibility(toward, c.credibility) if self.active else np.zeros((2, n))

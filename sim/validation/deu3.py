@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -262,7 +262,8 @@ def run_trajectories(issues: DeuIssues, cfg: Deu3Config, n_runs: int, seed: int,
         res = {nm: np.empty((rounds + 1, X.shape[1])) for nm in names}
         for lo in range(0, X.shape[1], chunk):
             sl = slice(lo, lo + chunk)
-            risk = "endogenous" if cfg.risk == "endogenous" else np.ones_like(X[:, sl])
+            risk: Literal["endogenous"] | np.ndarray = ("endogenous" if cfg.risk == "endogenous"
+                                                        else np.ones_like(X[:, sl]))
             traj = bg.simulate(X[:, sl], C[:, sl], S[:, sl], rounds, risk=risk, rule=cast(bg.OfferRule, cfg.rule),
                                probability=cast(bg.ProbabilityRule, cfg.probability), move_rate=cfg.move_rate)
             wcs, ws = C[:, sl] * S[:, sl], S[:, sl]
