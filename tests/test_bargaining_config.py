@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_bargaining import problems as bargaining_problems
+
 from sim.knowledge import load_knowledge
 from sim.mechanics import bargaining as b
 from sim.mechanics.compromise import compromise
@@ -98,20 +100,11 @@ def test_capability_is_per_issue_in_the_world():
 
 
 # --- comparative statics ---------------------------------------------------------------------------------------
-actors = st.integers(min_value=2, max_value=7)
-
-
 @st.composite
 def problems(draw):
-    a = draw(actors)
-    n = draw(st.integers(min_value=1, max_value=4))
-    fl = st.integers(min_value=0, max_value=10_000).map(lambda k: k / 100)
-    x = np.array(draw(st.lists(fl, min_size=a * n, max_size=a * n)), float).reshape(a, n)
-    c = np.array(draw(st.lists(st.floats(0.01, 1), min_size=a * n, max_size=a * n))).reshape(a, n)
-    s = np.array(draw(st.lists(st.floats(0.01, 1), min_size=a * n, max_size=a * n))).reshape(a, n)
-    who = draw(st.integers(0, a - 1))
-    factor = draw(st.floats(1.05, 3.0))
-    return x, c, s, who, factor
+    """A bargaining problem of tests/test_bargaining.py, an actor and the factor its capability or salience grows by."""
+    x, c, s = draw(bargaining_problems())
+    return x, c, s, draw(st.integers(0, x.shape[0] - 1)), draw(st.floats(1.05, 3.0))
 
 
 @given(problems(), st.sampled_from(["capability", "salience"]))

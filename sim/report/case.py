@@ -11,6 +11,7 @@ Other runs have no ``case.json`` and the section is skipped. The rest of the pag
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -55,13 +56,18 @@ def _link(src: dict[str, Any]) -> str:
     return f"{title}, {esc(src.get('site', ''))}, {esc(src.get('date') or '')}"
 
 
-def _p_cell(q: dict[str, Any], key: str) -> str:
+def _cell(q: dict[str, Any], key: str, binary: Callable[[dict[str, Any]], str],
+          timing: Callable[[dict[str, Any]], str]) -> str:
+    """One forecaster's cell of a question's row: ``timing`` or ``binary`` of its entry, "–" if it has none."""
     s = q.get(key)
     if s is None:
         return "–"
-    if q["kind"] == "timing":
-        return f"median month {num(s.get('median_months'), 0)}"
-    return pct_se(s["p"], s.get("se")) if key == "engine" else pct(s["p"])
+    return timing(s) if q["kind"] == "timing" else binary(s)
+
+
+def _p_cell(q: dict[str, Any], key: str) -> str:
+    return _cell(q, key, lambda s: pct_se(s["p"], s.get("se")) if key == "engine" else pct(s["p"]),
+                 lambda s: f"median month {num(s.get('median_months'), 0)}")
 
 
 def _outcome_cell(doc: dict[str, Any], q: dict[str, Any]) -> str:
@@ -78,12 +84,7 @@ def _outcome_cell(doc: dict[str, Any], q: dict[str, Any]) -> str:
 
 
 def _score_cell(q: dict[str, Any], key: str) -> str:
-    s = q.get(key)
-    if s is None:
-        return "–"
-    if q["kind"] == "timing":
-        return f"CRPS {s['crps']:.2f}"
-    return f"Brier {s['brier']:.3f} · log {s['log']:.2f}"
+    return _cell(q, key, lambda s: f"Brier {s['brier']:.3f} · log {s['log']:.2f}", lambda s: f"CRPS {s['crps']:.2f}")
 
 
 def _forecast_table(page: Page, doc: dict[str, Any]) -> None:
