@@ -40,7 +40,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -574,11 +576,27 @@ def _interrupted() -> str:
     return "error: interrupted (Ctrl-C) before the run started; no results were written"
 
 
+#: Set by :func:`_ctrl_c` when SIGINT arrives outside the run (whose own handler tells it).
+_CTRL_C: list[int] = []
+
+
+def _ctrl_c(signum: int, frame: Any) -> None:
+    """SIGINT before or between runs: remembered, then raised as KeyboardInterrupt. A library interrupted in the
+    middle of its work may turn the KeyboardInterrupt into an error of its own (OmegaConf, interrupted while it
+    stores a config, raises an AttributeError that then reads as a broken scenario file); :func:`main` tells the
+    interruption whatever exception surfaces."""
+    _CTRL_C.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of ``python -m sim``: every user mistake ends in one line and exit status 2."""
     args = sys.argv[1:]
     _RUNNING.clear()
     _PLANNED.clear()
+    _CTRL_C.clear()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _ctrl_c)
     try:
         if any(a in ("--help", "-h") for a in args):
             print(usage())
@@ -593,6 +611,8 @@ def main() -> None:
             gc.enable()         # sweeps compose many configs: the collector stays on (see _import_engine)
         try:
             register_configs()
+            if _CTRL_C:                 # a Ctrl-C that a library swallowed while the files were registered
+                raise KeyboardInterrupt
             mark("registered")
             if fast:
                 _run_jobs([a for a in args if a not in _MULTIRUN], multirun=bool(flags))
@@ -602,11 +622,16 @@ def main() -> None:
         except _config_errors() as exc:       # what the checks above did not foresee, still in one line
             raise ConfigError(f"{' '.join(_user_overrides(args)) or 'command line'}: {_first_line(exc)}") from None
         hydra_main()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
     except KeyboardInterrupt:
         print(_interrupted(), file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:
+        if _CTRL_C:                         # what the interrupted library made of Ctrl-C
+            print(_interrupted(), file=sys.stderr)
+            sys.exit(130)
+        if isinstance(exc, ConfigError):
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        raise
     finally:
         _write_timings()

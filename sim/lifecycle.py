@@ -129,11 +129,28 @@ def interruptible() -> Iterator[None]:
         raise RunInterrupted(signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    _FIRED.append(fired)
     try:
         yield
     finally:
+        _FIRED.remove(fired)
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+#: The signals caught by the :func:`interruptible` blocks now open (innermost last).
+_FIRED: list[list[int]] = []
+
+
+def check_interrupted() -> None:
+    """Raise :class:`RunInterrupted` again if a signal was caught but its exception did not end the run.
+
+    A handler's exception that surfaces where Python cannot propagate it (a ``__del__``, a weakref or garbage
+    collector callback) is printed as "Exception ignored" and lost; later signals are ignored by design, so without
+    this check the run would go on to the end. The run calls it after every chunk.
+    """
+    if _FIRED and _FIRED[-1]:
+        raise RunInterrupted(_FIRED[-1][0])
 
 
 # --- workers ------------------------------------------------------------------------------------------------

@@ -429,8 +429,8 @@ def execute(spec: RunSpec, run_dir: Path, *, progress: Progress | None = None,
 def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None, executor: Any) -> dict[str, Any]:
     """:func:`execute` with the folder's lock held and the signals caught."""
     from sim.experiment import ChunksFailed, chunk_plan, choose_executor, run_experiment
-    from sim.lifecycle import Checkpoints, Manifest, RunInterrupted, own_hydra_files, prepare_folder, \
-        recorded_spec
+    from sim.lifecycle import Checkpoints, Manifest, RunInterrupted, check_interrupted, own_hydra_files, \
+        prepare_folder, recorded_spec
     from sim.results import ParametersWriter, git_commit, package_versions, spec_document, write_json, write_results
 
     mark("engine_imported")
@@ -472,6 +472,7 @@ def _execute_locked(spec: RunSpec, run_dir: Path, progress: Progress | None, exe
         manifest.update(progress=dict(progress_state))
         if progress:
             progress(n)
+        check_interrupted()                       # a signal whose exception was lost ends the run here
 
     mark("simulate_start")
     t0 = time.perf_counter()

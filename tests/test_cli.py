@@ -211,6 +211,36 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path):
     assert not out.exists()
 
 
+_CTRL_C_INSIDE_A_LIBRARY = """
+import os, signal, sys
+from hydra.core.config_store import ConfigStore
+store = ConfigStore.store
+def store_interrupted(self, *args, **kwargs):       # Ctrl-C arrives while OmegaConf stores a scenario, and the
+    if kwargs.get("group") == "scenario":           # library turns the KeyboardInterrupt into an error of its own
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            raise AttributeError("'NoneType' object has no attribute '_invalidate_flags_cache'") from None
+    return store(self, *args, **kwargs)
+ConfigStore.store = store_interrupted
+sys.argv = ["sim", *sys.argv[1:]]
+from sim.cli import main
+main()
+"""
+
+
+def test_ctrl_c_that_a_library_turns_into_another_error_is_still_ctrl_c(tmp_path):
+    """The race behind a flaky CI run (exit 2, 'cannot be used as a config'), made certain: Ctrl-C inside
+    OmegaConf's store surfaces as an AttributeError; the command tells the interruption all the same."""
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-c", _CTRL_C_INSIDE_A_LIBRARY, *TINY, f"hydra.run.dir={out}"],
+                       cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 130, (r.returncode, r.stderr)
+    assert r.stderr.strip().splitlines() == [
+        "error: interrupted (Ctrl-C) before the run started; no results were written"]
+    assert not out.exists()
+
+
 def test_help_is_a_short_usage_summary():
     r = sim("--help")
     assert r.returncode == 0 and r.stdout.startswith("usage: python -m sim")

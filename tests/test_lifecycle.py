@@ -217,3 +217,37 @@ def test_memory_estimate_refuses_what_cannot_fit():
     with pytest.raises(ConfigError, match="^trajectory_replicas=90000000: "):
         check_resources(compose_spec("n_runs=90000000", "trajectory_replicas=90000000"))
     assert not math.isnan(estimate_memory(small))
+
+
+class _LostSignal:
+    """Sends SIGINT to this process from ``__del__``: the handler's exception is printed and lost there."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+class _LosesTheFirstSignal:
+    """An in-process executor during whose first chunk a SIGINT arrives where its exception cannot propagate."""
+
+    def map(self, spec, chunks):
+        from sim.experiment import run_chunk
+        for k, blocks in enumerate(chunks):
+            if k == 0:
+                _LostSignal()                   # dropped at once: __del__ runs here
+            yield run_chunk(spec, blocks)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")   # the lost exception, as meant
+def test_a_signal_whose_exception_is_lost_still_ends_the_run(tmp_path, capsys):
+    """The exception a signal handler raises inside ``__del__`` is lost ("Exception ignored"), and later signals are
+    ignored by design; the run checks after each chunk, so it still ends as interrupted, not complete."""
+    from sim.lifecycle import RunInterrupted
+    run_dir = tmp_path / "run"
+    spec = compose_spec("n_runs=1024", "chunk_size=256", "steps=2", "workers=1", "report=false")
+    with pytest.raises(RunInterrupted) as info:
+        execute(spec, run_dir, executor=_LosesTheFirstSignal())
+    assert info.value.code == 130
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and manifest["progress"]["chunks_done"] == 1
+    assert "1 of 4 chunks done" in capsys.readouterr().err
+    assert n_checkpoints(run_dir) == 1
