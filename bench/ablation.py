@@ -20,8 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sim.decisions import RULES  # noqa: E402
-from sim.experiment import run_chunk  # noqa: E402
-from sim.streams import BLOCK_SIZE  # noqa: E402
+from sim.experiment import all_outcomes  # noqa: E402
 from sim.run import compose_spec  # noqa: E402
 
 MECHANISMS = ("exchange", "bargaining", "mediation", "spoilers", "nuclear", "policy", "hormuz")
@@ -29,7 +28,7 @@ MECHANISMS = ("exchange", "bargaining", "mediation", "spoilers", "nuclear", "pol
 
 def measure(scenario: str, runs: int, *overrides: str) -> dict[str, float]:
     spec = compose_spec(f"scenario={scenario}", f"n_runs={runs}", "report=false", *overrides)
-    col = run_chunk(spec, list(range(-(-runs // BLOCK_SIZE)))).outcomes     # every block in one chunk
+    col = all_outcomes(spec)
     out = {"P(deal ever)": float(np.mean(col["deal_ever"])), "P(deal at end)": float(np.mean(col["deal"])),
            "P(talks)": float(np.mean(col["talks_ever"])),
            "P(first strike)": float(np.mean(col["first_strike"])), "P(war)": float(np.mean(col["war"])),

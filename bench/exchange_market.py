@@ -17,14 +17,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.experiment import run_chunk  # noqa: E402
-from sim.streams import BLOCK_SIZE  # noqa: E402
+from sim.experiment import all_outcomes  # noqa: E402
 from sim.run import compose_spec  # noqa: E402
 
 
 def measure(scenario: str, runs: int, *overrides: str) -> dict[str, np.ndarray]:
     spec = compose_spec(f"scenario={scenario}", f"n_runs={runs}", "report=false", *overrides)
-    return run_chunk(spec, list(range(-(-runs // BLOCK_SIZE)))).outcomes   # every block in one chunk
+    return all_outcomes(spec)
 
 
 def row(col: dict[str, np.ndarray]) -> dict[str, float]:

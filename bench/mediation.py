@@ -15,9 +15,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.experiment import run_chunk  # noqa: E402
+from sim.experiment import all_outcomes  # noqa: E402
 from sim.run import compose_spec  # noqa: E402
-from sim.streams import BLOCK_SIZE  # noqa: E402
 
 VARIANTS = (
     ("status_quo (no mediator)", "status_quo", ()),
@@ -34,9 +33,8 @@ COLUMNS = (("P(deal ever)", "deal_ever"), ("P(deal at end)", "deal"), ("P(signed
 
 
 def measure(scenario: str, extra: tuple[str, ...], runs: int) -> dict[str, float]:
-    blocks = -(-runs // BLOCK_SIZE)
     spec = compose_spec(f"scenario={scenario}", f"n_runs={runs}", "event_replicas=0", "trajectory_replicas=0", *extra)
-    out = run_chunk(spec, list(range(blocks))).outcomes
+    out = all_outcomes(spec)
     row = {key: float(np.mean(out[key])) for _, key in COLUMNS}
     row["ukraine"] = float(np.median(out["outcome_ukraine_support"]))
     row["russia_role"] = float(np.median(out["outcome_russia_mideast_role"]))

@@ -57,6 +57,15 @@ def run_chunk(spec: RunSpec, block_ids: list[int], columns: np.ndarray | None = 
         parameter_paths=tuple(table.paths[k] for k in varies))
 
 
+def all_outcomes(spec: RunSpec) -> dict[str, np.ndarray]:
+    """The outcome columns of every replica of ``spec``, run as one chunk in this process (no files written).
+
+    For comparisons of variants on common random numbers (benchmarks, tests): the same replicas, so the same
+    numbers, as any chunking of the run (the streams belong to the blocks, not to the chunks).
+    """
+    return run_chunk(spec, list(range(-(-spec.run.n_runs // BLOCK_SIZE)))).outcomes
+
+
 def chunk_plan(n_runs: int, chunk_size: int) -> list[list[int]]:
     """Whole blocks per chunk: ``[[0, 1, 2, 3], [4, ...], ...]``."""
     n_blocks = -(-n_runs // BLOCK_SIZE)

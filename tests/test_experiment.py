@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.experiment import chunk_plan, iter_replicas_one_by_one, run_chunk, run_experiment, LocalPool, InProcess
+from sim.experiment import all_outcomes, chunk_plan, iter_replicas_one_by_one, run_chunk, run_experiment, LocalPool, \
+    InProcess
 from sim.model import GeoModel
 from sim.results import outcomes_frame, parameters_frame, run_registry
 from sim.streams import BlockStreams, replica_ids
@@ -151,3 +152,15 @@ def test_checkpointed_chunks_are_read_back_not_run(tmp_path):
 
 def _frame_of(chunks, spec):
     return outcomes_frame(chunks, run_registry(spec)[0])
+
+
+def test_all_outcomes_are_the_replicas_of_the_chunked_run():
+    """One chunk in this process gives each replica the numbers it has in a run of 256-replica chunks (600
+    replicas: the last block is partial)."""
+    spec = make_spec("n_runs=600", "steps=4", "chunk_size=256", "workers=1")
+    chunked = run_experiment(spec, InProcess())
+    together = all_outcomes(spec)
+    assert set(together) == set(chunked[0].outcomes)
+    for name, col in together.items():
+        assert len(col) == 600
+        np.testing.assert_array_equal(col, np.concatenate([r.outcomes[name] for r in chunked]), err_msg=name)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sim.errors import ConfigError
-from sim.experiment import run_chunk
+from sim.experiment import all_outcomes
 from sim.mechanics.deal import belief_spread, collapse, find_probability, terms
 from sim.mechanics.mediation import (NEUTRAL, advice_credibility, bias, concession_scale, effective_trust,
                                      format_share, reassurance)
@@ -110,7 +110,7 @@ def test_faded_incentives_raise_the_collapse_hazard():
 
 def _outcomes(scenario: str, *extra: str, blocks: int = 2) -> dict[str, np.ndarray]:
     spec = compose_spec(f"scenario={scenario}", f"n_runs={256 * blocks}", "event_replicas=0", *extra)
-    return run_chunk(spec, list(range(blocks))).outcomes
+    return all_outcomes(spec)
 
 
 def test_credibility_zero_is_no_mediation_at_all():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.experiment import run_chunk
+from sim.experiment import all_outcomes
 from sim.run import compose_spec as make_spec
 
 def outcomes(scenario: str, *extra: str, blocks: int = 4) -> dict[str, np.ndarray]:
     """The outcomes of ``blocks`` × 256 replicas at the config's seed."""
     spec = make_spec(f"scenario={scenario}", f"n_runs={256 * blocks}", *extra)
-    return run_chunk(spec, list(range(blocks))).outcomes
+    return all_outcomes(spec)
 
 
 @pytest.fixture(scope="module")
