@@ -106,8 +106,8 @@ def test_a_signal_ends_the_run_and_its_workers(tmp_path, sig):
     workers = children(proc.pid)
     assert len(workers) == 2
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
-    wait_for(lambda: all(gone(w) for w in workers), timeout=10, what="the workers to end")
+    _, err = proc.communicate(timeout=120)   # a run that ignored the signal would finish: a clear failure below
+    wait_for(lambda: all(gone(w) for w in workers), timeout=30, what="the workers to end")
     if sig == signal.SIGKILL:
         assert run_status(run_dir) == "dead"
         return
