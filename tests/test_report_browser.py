@@ -18,7 +18,7 @@ from sim.compare import main as compare_main
 from sim.report import render_run_report, render_sweep_report
 from sim.report.stories import pick_stories
 from sim.runs import load_run
-from browser import headless_chromium
+from browser import headless_chromium, open_page
 from synthetic_runs import ACTORS, ISSUES, make_large_run, make_multirun, make_run
 
 pytestmark = pytest.mark.browser
@@ -53,7 +53,7 @@ def assert_renders(driver: object, page: Path, expected: int) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get_log("browser")  # drop messages from earlier pages
-    driver.get(page.resolve().as_uri())
+    open_page(driver, page.resolve().as_uri())
     assert driver.execute_script("return typeof window.Plotly") == "object"
 
     def all_drawn(d: object) -> list[dict] | bool:
