@@ -400,9 +400,9 @@ LEFT_INHERITED = {
     "Kilograms": "a mass has no natural upper end (the type's 10,000 kg is a validation bound, not a plausible "
                  "range); world.stockpile_60 enters no decision and no question (only its own end-of-run outcome)",
 }
-#: The value types whose mode is kept under ``wide`` (their range is widened), and why.
+#: The values (by path prefix) whose mode is kept under ``wide`` (their range is widened), and why.
 MODE_KEPT = {
-    "alignment": "the engine reads the sign of the alignment modes as who are adversaries (sim.world.Index."
+    "relations.alignment.": "the engine reads the sign of the alignment modes as who are adversaries (sim.world.Index."
                  "adversaries: their trust erodes with the rung and enters the de-escalation hazard); a mode at "
                  "the scale's midpoint, 0, would remove every adversary pair, a change of structure, not of values",
 }
@@ -424,12 +424,12 @@ def wide_value(path: str, value: Any) -> dict[str, Any] | None:
     if kind in LEFT_INHERITED or value.bounds is None:
         return None
     low, high = value.bounds
-    mode = value.mode if path.startswith("relations.alignment.") else (low + high) / 2.0
+    mode = value.mode if path.startswith(tuple(MODE_KEPT)) else (low + high) / 2.0
     return {"low": low, "mode": mode, "high": high, "dist": "uniform",
             "source": {"seed": "assumption", "why": WIDE_WHY.format(low=low, high=high)}}
 
 
-def _knowledge_of(data: dict[str, Any]) -> Any:
+def composed_knowledge(data: dict[str, Any]) -> Any:
     """The validated knowledge base of a composed config (its sources are not checked against the seeds)."""
     from sim.knowledge import KnowledgeBase
 
@@ -458,7 +458,7 @@ def widen_inherited(data: dict[str, Any]) -> list[str]:
     """In place: every knowledge-base value of the composed config ``data`` replaced by :func:`wide_value` (the
     case's own values are merged over it afterwards, so only the inherited ones stay wide). Returns the paths."""
     out = []
-    for path, value in _knowledge_of(data).parameters():
+    for path, value in composed_knowledge(data).parameters():
         wide = wide_value(path, value)
         if wide is not None:
             _set_path(data, path, wide)

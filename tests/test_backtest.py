@@ -135,12 +135,12 @@ def test_inherited_base_is_the_default_config_byte_for_byte():
 def test_inherited_wide_changes_exactly_the_values_the_case_does_not_set():
     """Every knowledge-base value the case inherits spans its type's whole range (uniform), except the types left
     inherited; every value the case sets itself, and everything outside the knowledge base, is unchanged."""
-    from sim.cases import LEFT_INHERITED, _knowledge_of, case_set_paths, engine_config
+    from sim.cases import LEFT_INHERITED, MODE_KEPT, case_set_paths, composed_knowledge, engine_config
 
     case = load_case(APRIL)
     base = engine_config(case, bt.base_config(), n_runs=64, seed=3)
     wide = engine_config(case, bt.base_config(), inherited="wide", n_runs=64, seed=3)
-    kb_base, kb_wide = dict(_knowledge_of(base).parameters()), dict(_knowledge_of(wide).parameters())
+    kb_base, kb_wide = dict(composed_knowledge(base).parameters()), dict(composed_knowledge(wide).parameters())
     assert kb_base.keys() == kb_wide.keys()
     own = case_set_paths(case)
     assert own and own <= kb_base.keys()
@@ -153,7 +153,7 @@ def test_inherited_wide_changes_exactly_the_values_the_case_does_not_set():
         lo, hi = type(b).bounds
         assert (w.low, w.high, w.dist) == (lo, hi, "uniform"), path
         assert w.source.seed == "assumption" and "--inherited wide" in w.source.why, path
-        expected_mode = b.mode if path.startswith("relations.alignment.") else (lo + hi) / 2
+        expected_mode = b.mode if path.startswith(tuple(MODE_KEPT)) else (lo + hi) / 2
         assert w.mode == expected_mode, path
     for key in set(base) - {"actors", "relations", "world"}:
         assert _as_text(wide[key]) == _as_text(base[key]), key                # decisions, mechanics, run, ...
