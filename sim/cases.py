@@ -17,7 +17,9 @@ a phrase that locates the value in it) or ``{assumption: reason}``. **No look-ah
 source in ``knowledge`` or ``world`` dated after the baseline (a month-only date ``YYYY-MM`` counts as the month's
 last day) in one line naming the file, the field, the date and the baseline. The values the case does not change
 come from the shared base (March 2025); their sources are replaced by an assumption that says so (the shared
-base's articles postdate every case), see :func:`engine_config`.
+base's articles postdate every case), see :func:`engine_config`. For the look-ahead sensitivity
+(``--inherited wide``) those inherited values are replaced by the whole range of their scale instead
+(:func:`widen_inherited`).
 """
 
 from __future__ import annotations
@@ -386,10 +388,101 @@ def _with_engine_sources(node: Any, at: str, sources: dict[str, CaseSource]) -> 
     return node
 
 
-def engine_config(case: Case, base: dict[str, Any], **run: Any) -> dict[str, Any]:
+# --- the look-ahead sensitivity: the inherited values widened ---------------------------------------------------
+#: What the knowledge-base values a case does not set are (``python -m sim.validate backtest --inherited``):
+#: ``base``, the shared base's March-2025 numbers (the default); ``wide``, each replaced by the whole range of its
+#: scale (:func:`widen_inherited`), so that no 2025 number enters the case.
+INHERITED = ("base", "wide")
+WIDE_WHY = ("look-ahead sensitivity (--inherited wide): the shared base's March-2025 value is not used; uniform "
+            "over the whole {low:g}..{high:g} scale of the value's type")
+#: The value types left inherited under ``wide``, and why (no 2025-free range exists for them).
+LEFT_INHERITED = {
+    "Kilograms": "a mass has no natural upper end (the type's 10,000 kg is a validation bound, not a plausible "
+                 "range); world.stockpile_60 enters no decision and no question (only its own end-of-run outcome)",
+}
+#: The values (by path prefix) whose mode is kept under ``wide`` (their range is widened), and why.
+MODE_KEPT = {
+    "relations.alignment.": "the engine reads the sign of the alignment modes as who are adversaries (sim.world.Index."
+                 "adversaries: their trust erodes with the rung and enters the de-escalation hazard); a mode at "
+                 "the scale's midpoint, 0, would remove every adversary pair, a change of structure, not of values",
+}
+
+
+def check_inherited(value: Any, option: str = "inherited") -> str:
+    """``value`` if it names a variant of :data:`INHERITED`; else a one-line ConfigError naming ``option``."""
+    if not isinstance(value, str) or value not in INHERITED:
+        raise ConfigError(f"{option}: got {show(value)}; allowed: {', '.join(INHERITED)} (what the values a case "
+                          "does not set are: the shared base's 2025 numbers, or the whole range of their scale)")
+    return value
+
+
+def wide_value(path: str, value: Any) -> dict[str, Any] | None:
+    """The uninformative replacement of a knowledge-base value ``value`` (an :class:`sim.knowledge.Uncertain`) at
+    ``path``: uniform over its type's whole range, mode at the range's midpoint (the alignment's mode kept, see
+    :data:`MODE_KEPT`); None for a type left inherited (:data:`LEFT_INHERITED`)."""
+    kind = type(value).__name__
+    if kind in LEFT_INHERITED or value.bounds is None:
+        return None
+    low, high = value.bounds
+    mode = value.mode if path.startswith(tuple(MODE_KEPT)) else (low + high) / 2.0
+    return {"low": low, "mode": mode, "high": high, "dist": "uniform",
+            "source": {"seed": "assumption", "why": WIDE_WHY.format(low=low, high=high)}}
+
+
+def composed_knowledge(data: dict[str, Any]) -> Any:
+    """The validated knowledge base of a composed config (its sources are not checked against the seeds)."""
+    from sim.knowledge import KnowledgeBase
+
+    try:
+        return KnowledgeBase.model_validate({k: data[k] for k in ("baseline", "issues", "actors", "relations",
+                                                                  "world")})
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, "the shared knowledge base")) from None
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: dict[str, Any]) -> None:
+    """Replace the value at a knowledge-base path (``relations.alignment.iran-us`` found in either order)."""
+    *parents, last = dotted.split(".")
+    node = data
+    for part in parents:
+        node = node[part]
+    if last not in node and "-" in last:
+        a, _, b = last.partition("-")
+        last = f"{b}-{a}"
+    if last not in node:
+        raise KeyError(f"{dotted}: not in the composed config")
+    node[last] = value
+
+
+def widen_inherited(data: dict[str, Any]) -> list[str]:
+    """In place: every knowledge-base value of the composed config ``data`` replaced by :func:`wide_value` (the
+    case's own values are merged over it afterwards, so only the inherited ones stay wide). Returns the paths."""
+    out = []
+    for path, value in composed_knowledge(data).parameters():
+        wide = wide_value(path, value)
+        if wide is not None:
+            _set_path(data, path, wide)
+            out.append(path)
+    return out
+
+
+def case_set_paths(case: Case) -> set[str]:
+    """The knowledge-base paths (``actors.iran.resolve``, ``world.stockpile_60``) whose value the case sets."""
+    from sim.worldstate import KNOWLEDGE_WORLD
+
+    out = {p.removeprefix("knowledge.") for p in case.sources if p.startswith(("knowledge.actors.",
+                                                                                 "knowledge.relations."))}
+    out |= {f"world.{key}" for path, (key, _) in KNOWLEDGE_WORLD.items() if f"world.{path}" in case.sources}
+    return out
+
+
+def engine_config(case: Case, base: dict[str, Any], *, inherited: str = "base", **run: Any) -> dict[str, Any]:
     """The composed config for a case: the plain default config ``base`` (Hydra's composition with the status-quo
-    scenario), every knowledge-base value's source replaced by the inherited-assumption note, the case's changes
-    merged over it with their own sources, the world state's engine settings, and the run settings ``run``."""
+    scenario), every knowledge-base value's source replaced by the inherited-assumption note (with ``inherited=
+    "wide"`` the value itself replaced by the whole range of its scale, :func:`widen_inherited`), the case's
+    changes merged over it with their own sources, the world state's engine settings, and the run settings
+    ``run``. The ``decisions`` and ``mechanics`` constants are the engine's, the same for every variant."""
+    check_inherited(inherited)
     data = copy.deepcopy(base)
     note = {"seed": "assumption", "why": INHERITED_WHY.format(baseline=case.baseline.isoformat())}
 
@@ -401,6 +494,8 @@ def engine_config(case: Case, base: dict[str, Any], **run: Any) -> dict[str, Any
                 inherit(value)
     for section in ("actors", "relations", "world"):
         inherit(data.get(section))
+    if inherited == "wide":
+        widen_inherited(data)
     changes = _engine_values(_with_engine_sources(case.knowledge, "knowledge", case.sources))
     _merge(data, changes)
     _merge(data, engine_settings(case.world, case.sources, case.baseline))

@@ -161,11 +161,12 @@ def cmd_icb(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from sim.cases import load_cases
+    from sim.cases import check_inherited, load_cases
     from sim.errors import ConfigError
     from sim.validation import backtest
 
     try:
+        check_inherited(args.inherited, "--inherited")
         cases = load_cases(args.cases)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -181,7 +182,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     say = None if args.json else (lambda line: print(line, file=sys.stderr))
     doc = backtest.evaluate(cases, n_runs=args.n_runs, seed=args.seed, n_boot=args.n_boot, data_dir=args.data,
-                            progress=say, calibrate=calibrate, climatology_group=args.climatology)
+                            progress=say, calibrate=calibrate, climatology_group=args.climatology,
+                            inherited=args.inherited)
     doc["settings"]["seconds"] = time.perf_counter() - t0
     if args.out:
         out = Path(args.out)
@@ -190,7 +192,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         backtest.reliability_figure(doc, out / "reliability.html")
         if args.reports:
             for path in backtest.write_case_reports(cases, out / "cases", n_runs=args.n_runs, seed=args.seed,
-                                                    data_dir=args.data, climatology_group=args.climatology):
+                                                    data_dir=args.data, climatology_group=args.climatology,
+                                                    inherited=args.inherited):
                 if say:
                     say(f"wrote {path / 'report.html'}")
     if args.json:
@@ -198,11 +201,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return 0
     print(f"Backtest: {len(cases)} cases, {sum(len(c.questions) for c in cases)} questions, {args.n_runs} replicas "
           f"per case, seed {args.seed} ({doc['settings']['seconds']:.1f} s); climatology: ICB "
-          f"{doc['settings']['climatology_group']}")
+          f"{doc['settings']['climatology_group']}" + _inherited_note(args.inherited))
     print(backtest.format_table(doc))
     if args.out:
         print(f"wrote {Path(args.out) / 'backtest.json'} and {Path(args.out) / 'reliability.html'}")
     return 0
+
+
+def _inherited_note(inherited: str) -> str:
+    """The header's clause for a non-default ``--inherited`` (none for ``base``: today's output unchanged)."""
+    if inherited == "base":
+        return ""
+    return (f"; inherited values: {inherited} (the values a case does not set span their scales: "
+            "the look-ahead sensitivity, docs/validation.md §5)")
 
 
 def backtest_default() -> tuple[str, tuple[float, ...]]:
@@ -256,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="constant fitted leave-one-case-out and its grid, KEY=v1,v2,... ('' : none)")
     t.add_argument("--climatology", default="crises_IRN",
                    help="ICB group of the climatology baseline (a group of `python -m sim.validate icb`)")
+    t.add_argument("--inherited", default="base",
+                   help="the knowledge-base values a case does not set: 'base' (the shared base's March-2025 "
+                        "numbers) or 'wide' (uniform over their scales' whole range: the look-ahead sensitivity)")
     t.add_argument("--reports", action="store_true", help="also write a run folder with report.html per case "
                    "(OUT/cases/<case>/)")
     t.add_argument("--out", default="outputs/backtest", help="folder for backtest.json and reliability.html ('' : none)")

@@ -112,6 +112,72 @@ def test_engine_config_carries_the_cases_sources_and_marks_inherited_values():
     assert spec.section("escalation").initial_rung == 4 and spec.run.steps == 6
 
 
+# --- the look-ahead sensitivity: --inherited base|wide ----------------------------------------------------------
+def _as_text(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def test_inherited_base_is_the_default_config_byte_for_byte():
+    from sim.cases import engine_config
+
+    base = bt.base_config()
+    for case in load_cases():
+        default = engine_config(case, base, n_runs=64, seed=3)
+        assert _as_text(engine_config(case, base, inherited="base", n_runs=64, seed=3)) == _as_text(default)
+    case = load_case(APRIL)
+    assert (bt.case_spec(case, 64, 3, inherited="base").model_dump_json()
+            == bt.case_spec(case, 64, 3).model_dump_json())
+    from sim.validate import build_parser
+
+    assert build_parser().parse_args(["backtest"]).inherited == "base"
+
+
+def test_inherited_wide_changes_exactly_the_values_the_case_does_not_set():
+    """Every knowledge-base value the case inherits spans its type's whole range (uniform), except the types left
+    inherited; every value the case sets itself, and everything outside the knowledge base, is unchanged."""
+    from sim.cases import LEFT_INHERITED, MODE_KEPT, case_set_paths, composed_knowledge, engine_config
+
+    case = load_case(APRIL)
+    base = engine_config(case, bt.base_config(), n_runs=64, seed=3)
+    wide = engine_config(case, bt.base_config(), inherited="wide", n_runs=64, seed=3)
+    kb_base, kb_wide = dict(composed_knowledge(base).parameters()), dict(composed_knowledge(wide).parameters())
+    assert kb_base.keys() == kb_wide.keys()
+    own = case_set_paths(case)
+    assert own and own <= kb_base.keys()
+    assert "actors.iran.resolve" in own and "world.stockpile_60" in own        # knowledge and world values
+    for path, b in kb_base.items():
+        w = kb_wide[path]
+        if path in own or type(b).__name__ in LEFT_INHERITED:
+            assert w.model_dump() == b.model_dump(), path
+            continue
+        lo, hi = type(b).bounds
+        assert (w.low, w.high, w.dist) == (lo, hi, "uniform"), path
+        assert w.source.seed == "assumption" and "--inherited wide" in w.source.why, path
+        expected_mode = b.mode if path.startswith(tuple(MODE_KEPT)) else (lo + hi) / 2
+        assert w.mode == expected_mode, path
+    for key in set(base) - {"actors", "relations", "world"}:
+        assert _as_text(wide[key]) == _as_text(base[key]), key                # decisions, mechanics, run, ...
+
+
+def test_inherited_option_is_validated_in_one_line(capsys):
+    from sim.cases import check_inherited, engine_config
+    from sim.validate import main
+
+    assert main(["backtest", "--inherited", "narrow"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--inherited" in err and "'narrow'" in err and "base, wide" in err
+    with pytest.raises(ConfigError, match=r"inherited: got 'Wide'; allowed: base, wide"):
+        engine_config(load_case(APRIL), bt.base_config(), inherited="Wide")
+    assert check_inherited("wide") == "wide"
+
+
+def test_evaluate_records_the_inherited_variant():
+    cases = [load_case(APRIL), load_case(CASES_DIR / "jpoa_2013.yaml")]     # two: the blend is leave-one-case-out
+    doc = bt.evaluate(cases, n_runs=128, seed=5, n_boot=50, calibrate=None, inherited="wide")
+    assert doc["settings"]["inherited"] == "wide"
+    assert bt.evaluate(cases, n_runs=128, seed=5, n_boot=50, calibrate=None)["settings"]["inherited"] == "base"
+
+
 # --- scores on hand-computed values -----------------------------------------------------------------------------
 def test_brier_and_log_loss_by_hand():
     assert sc.brier(0.8, 1) == pytest.approx(0.04)
@@ -231,7 +297,7 @@ def test_calibrate_loco_chooses_each_value_without_its_case(monkeypatch):
     preferred = {"april_2024": 1.0, "jpoa_2013": 0.0}
     param = "mechanics.escalation.deescalation"
 
-    def fake_run(case, n_runs, seed, overrides):
+    def fake_run(case, n_runs, seed, overrides, inherited="base"):
         return (case, overrides[param]["mode"])
 
     def fake_forecast(run, q, horizon):

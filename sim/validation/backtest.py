@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.cases import Case, Question, engine_config
+from sim.cases import Case, Question, check_inherited, engine_config
 from sim.validation import scores as sc
 
 #: The ICB group whose rates are the climatology: crises in which Iran was an actor (20 crises, 48 actor records;
@@ -105,27 +105,29 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def case_spec(case: Case, n_runs: int, seed: int, overrides: dict[str, Any] | None = None, **run: Any) -> Any:
+def case_spec(case: Case, n_runs: int, seed: int, overrides: dict[str, Any] | None = None, *,
+              inherited: str = "base", **run: Any) -> Any:
     """The validated run spec of a case (its knowledge base, world state and horizon), with config ``overrides``
-    (dotted keys, e.g. a calibrated constant) set last."""
+    (dotted keys, e.g. a calibrated constant) set last; ``inherited`` as in :func:`sim.cases.engine_config`."""
     from sim.run import baseline_knowledge
     from sim.spec import build_spec
 
     settings = {"workers": 1, "report": False, "trajectory_replicas": n_runs, "event_replicas": 0, **run}
-    data = engine_config(case, base_config(), n_runs=n_runs, seed=seed, **settings)
+    data = engine_config(case, base_config(), inherited=inherited, n_runs=n_runs, seed=seed, **settings)
     for key, value in (overrides or {}).items():
         _set(data, key, value)
     return build_spec(data, origin=str(case.path or case.name), baseline=baseline_knowledge())
 
 
 def run_engine(case: Case, n_runs: int = 4096, seed: int = 20250311,
-               overrides: dict[str, Any] | None = None) -> EngineRun:
-    """Run the engine on a case for its horizon (in this process)."""
+               overrides: dict[str, Any] | None = None, inherited: str = "base") -> EngineRun:
+    """Run the engine on a case for its horizon (in this process); ``inherited``: the values the case does not set
+    (:data:`sim.cases.INHERITED`)."""
     from sim.experiment import InProcess, run_experiment
     from sim.registry import declared_outcomes
 
     t0 = time.perf_counter()
-    spec = case_spec(case, n_runs, seed, overrides)
+    spec = case_spec(case, n_runs, seed, overrides, inherited=inherited)
     chunks = run_experiment(spec, executor=InProcess())
     cols = {k: np.concatenate([c.outcomes[k] for c in chunks]) for k in chunks[0].outcomes}
     rung = np.concatenate([c.traj_rung for c in chunks], axis=1)
@@ -280,7 +282,7 @@ CALIBRATE = ("mechanics.escalation.deescalation", (0.15, 0.25, 0.35, 0.5))
 
 
 def calibrate_loco(cases: list[Case], param: str, values: tuple[float, ...], *, n_runs: int, seed: int,
-                   keep: set[tuple[str, str]]) -> dict[str, Any]:
+                   keep: set[tuple[str, str]], inherited: str = "base") -> dict[str, Any]:
     """Fit one engine constant on the cases by leave-one-case-out, scoring only held-out forecasts.
 
     Every case is run once per grid value. For each held-out case the value with the lowest mean log loss on the
@@ -293,7 +295,8 @@ def calibrate_loco(cases: list[Case], param: str, values: tuple[float, ...], *, 
         why = f"calibration grid point {v:g} of {param} (leave-one-case-out over the backtest cases)"
         table: dict[tuple[str, str], dict[str, Any]] = {}
         for case in cases:
-            run = run_engine(case, n_runs=n_runs, seed=seed, overrides={param: fitted_value(v, why)})
+            run = run_engine(case, n_runs=n_runs, seed=seed, overrides={param: fitted_value(v, why)},
+                             inherited=inherited)
             for q in case.questions:
                 if (case.name, q.id) in keep:
                     sc_ = _score(engine_forecast(run, q, case.horizon_months), q, case.outcome(q))
@@ -315,13 +318,16 @@ def calibrate_loco(cases: list[Case], param: str, values: tuple[float, ...], *, 
 def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_boot: int = 2000,
              data_dir: Path | None = None, progress: Callable[[str], None] | None = None,
              calibrate: tuple[str, tuple[float, ...]] | None = CALIBRATE,
-             climatology_group: str = CLIMATOLOGY_GROUP) -> dict[str, Any]:
-    """Forecast and score every question of every case; the JSON document of ``python -m sim.validate backtest``."""
+             climatology_group: str = CLIMATOLOGY_GROUP, inherited: str = "base") -> dict[str, Any]:
+    """Forecast and score every question of every case; the JSON document of ``python -m sim.validate backtest``.
+    ``inherited``: what the knowledge-base values a case does not set are (:data:`sim.cases.INHERITED`: the
+    shared base's, or their scales' whole ranges for the look-ahead sensitivity); recorded in ``settings``."""
+    check_inherited(inherited)
     clim = load_climatology(data_dir, climatology_group)
     doc_cases: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for case in cases:
-        run = run_engine(case, n_runs=n_runs, seed=seed)
+        run = run_engine(case, n_runs=n_runs, seed=seed, inherited=inherited)
         if progress:
             progress(f"{case.name}: {n_runs} replicas × {case.horizon_months} months in {run.seconds:.1f} s")
         qs = question_scores(case, run, clim)
@@ -352,7 +358,7 @@ def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_b
     if calibrate is not None:
         t0 = time.perf_counter()
         calibration = calibrate_loco(cases, calibrate[0], tuple(calibrate[1]), n_runs=n_runs, seed=seed,
-                                     keep={(r["case"], r["q"]) for r in common})
+                                     keep={(r["case"], r["q"]) for r in common}, inherited=inherited)
         for r in common:
             r["scored"]["engine_calibrated_loco"] = calibration["scored"][(r["case"], r["q"])]
         for c in doc_cases:
@@ -372,7 +378,8 @@ def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_b
     return {"cases": doc_cases, "summary": summary,
             "reliability": {k: sc.reliability_bins([r["scored"][k]["p"] for r in binary], [r["y"] for r in binary])
                             for k in FORECASTERS},
-            "settings": {"n_runs": n_runs, "seed": seed, "n_boot": n_boot, "log_floor": sc.EPS,
+            "settings": {"n_runs": n_runs, "seed": seed, "n_boot": n_boot, "inherited": inherited,
+                         "log_floor": sc.EPS,
                          "climatology_group": clim.group, "climatology_rates": clim.rates,
                          "climatology_duration_months": clim.duration_months, "icb_crises": clim.n_crises,
                          "scores": "losses: lower is better (brier, log = -ln p(outcome), crps in months)",
@@ -502,7 +509,7 @@ CASE_FILE = "case.json"
 
 
 def write_case_reports(cases: list[Case], folder: Path, *, n_runs: int, seed: int, data_dir: Path | None = None,
-                       climatology_group: str = CLIMATOLOGY_GROUP) -> list[Path]:
+                       climatology_group: str = CLIMATOLOGY_GROUP, inherited: str = "base") -> list[Path]:
     """A run folder with its report (``report.html``, like any run's) for each case: ``folder/<case>/``; the
     report opens with the case's forecast (:func:`case_document`, written to ``case.json`` first)."""
     import json
@@ -513,7 +520,7 @@ def write_case_reports(cases: list[Case], folder: Path, *, n_runs: int, seed: in
     clim = load_climatology(data_dir, climatology_group)
     out = []
     for case in cases:
-        spec = case_spec(case, n_runs, seed, report=False, event_replicas=50)
+        spec = case_spec(case, n_runs, seed, inherited=inherited, report=False, event_replicas=50)
         run_dir = Path(execute(spec, Path(folder) / case.name)["run_dir"])
         doc = case_document(case, engine_run_from_folder(run_dir), clim, seed=seed)
         (run_dir / CASE_FILE).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
