@@ -144,7 +144,9 @@ def engine_settings(world: WorldState, sources: dict[str, Any] | None = None,
     """The config a case's world state sets (nested like the config): the knowledge base's ``world`` values with
     their own sources (``sources``: the case's checked sources by ``world.<path>``, :class:`sim.cases.CaseSource`),
     the crisis's starting rung, the talks' stage, no ultimatum, and the snapback window of resolution 2231 as seen
-    from the ``baseline``. Values the case does not give keep the shared base's (as an inherited assumption)."""
+    from the ``baseline``. Values the case does not give keep the shared base's (as an inherited assumption), but
+    for the 60 % stockpile of a case whose highest enrichment level is below 60 %: none (derived from that level,
+    with its source), not the base's 2025 stock."""
     rung = int(world.escalation_rung.value)
     out: dict[str, Any] = {"mechanics": {"escalation": {"initial_rung": rung}, "deal": {"deadline": NO_DEADLINE}},
                            "world": {}}
@@ -156,6 +158,13 @@ def engine_settings(world: WorldState, sources: dict[str, Any] | None = None,
         source = src.engine_source() if src is not None else {"seed": "assumption", "why": f"the case's {path}"}
         out["world"][key] = {"low": value.low * scale, "mode": value.mode * scale, "high": value.high * scale,
                              "source": source}
+    enrichment = world.nuclear.enrichment_pct
+    if world.nuclear.stockpile_kg_60 is None and enrichment is not None and enrichment.high < 60:
+        src = sources.get("world.nuclear.enrichment_pct") if sources else None
+        cite = src.engine_source() if src is not None else {"seed": "assumption"}
+        cite["why"] = (f"derived from the case's highest enrichment level ({enrichment.high:g} % at most): no "
+                       "uranium enriched to 60 % exists below that (" + cite.get("why", "the case's value") + ")")
+        out["world"]["stockpile_60"] = {"low": 0.0, "mode": 0.0, "high": 0.0, "source": cite}
     if world.deal is not None:
         out["mechanics"]["deal"]["initial_stage"] = DEAL_STAGE[world.deal.value]
     if baseline is not None:

@@ -112,6 +112,21 @@ def test_engine_config_carries_the_cases_sources_and_marks_inherited_values():
     assert spec.section("escalation").initial_rung == 4 and spec.run.steps == 6
 
 
+def test_no_60_percent_stock_is_inherited_below_60_percent_enrichment():
+    """A case whose highest enrichment level is below 60 % starts with no 60 % stock (derived from that level and
+    its source), not the 2025 base's 274.8 kg; a case that gives the stock keeps its own."""
+    by_name = {c.name: c for c in load_cases()}
+    for name, case in by_name.items():
+        world = bt.case_spec(case, n_runs=256, seed=1).knowledge.world
+        level, own = case.world.nuclear.enrichment_pct, case.world.nuclear.stockpile_kg_60
+        if own is not None:
+            assert world.stockpile_60.mode == own.mode, name
+        elif level is not None and level.high < 60:
+            assert (world.stockpile_60.low, world.stockpile_60.high) == (0.0, 0.0), name
+            assert "enrichment level" in world.stockpile_60.source.why, name
+    assert any(c.world.nuclear.stockpile_kg_60 is None for c in by_name.values())   # the rule is exercised
+
+
 # --- the look-ahead sensitivity: --inherited base|wide ----------------------------------------------------------
 def _as_text(data: dict) -> str:
     return json.dumps(data, sort_keys=True, default=str)
