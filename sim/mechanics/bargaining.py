@@ -326,6 +326,19 @@ def _concede(x: np.ndarray, target: np.ndarray, concession: np.ndarray, ws: _Scr
     np.add(xi, move, out=target)
 
 
+def _where_valid(kind: np.ndarray, valid: np.ndarray, ws: _Scratch) -> np.ndarray:
+    """The offer types of the ``valid`` offers, ``NO_OFFER`` elsewhere (the scratch buffer ``masked``).
+
+    ``kind | 3 (1 - valid)``: the types are 0-3 and ``NO_OFFER`` is 3 (binary 11), so OR-ing in 3 gives 3 and OR-ing
+    in 0 keeps the type; the same values as a masked copy, which numpy makes several times slower (bench/README.md).
+    """
+    masked = ws("masked", kind.shape, np.int8)
+    invalid = np.logical_not(valid, out=ws("invalid", kind.shape, bool))
+    np.multiply(invalid.view(np.int8), np.int8(NO_OFFER), out=masked)
+    np.bitwise_or(masked, kind, out=masked)
+    return masked
+
+
 def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: np.ndarray, eu_ij: np.ndarray,
             eu_ji: np.ndarray, rule: OfferRule, ws: _Scratch) -> tuple[np.ndarray, np.ndarray]:
     """One block of :func:`choose_offers` (``valid`` already combines offers and vetoes; C-contiguous arrays).
@@ -343,10 +356,7 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: n
         # the best offer type first (confrontation < compromise < capitulation), then the smallest move within it:
         # the same choice as the key move + 1e6 * type, without float64 temporaries (bench/README.md)
         assert kind is not None, "the offer types are computed for this rule"
-        masked = ws("masked", shape, np.int8)
-        np.copyto(masked, kind)
-        np.copyto(masked, np.int8(NO_OFFER), where=~valid)
-        best_kind = np.minimum.reduce(masked, axis=1)                 # (A, n)
+        best_kind = np.minimum.reduce(_where_valid(kind, valid, ws), axis=1)   # (A, n)
         valid &= np.equal(kind, best_kind[:, None, :], out=ws("same_kind", shape, bool))
     elif rule != "smallest_move":
         assert kind is not None, "the offer types are computed for this rule"
@@ -681,8 +691,7 @@ class Bargaining(Mechanism[BargainingSpec]):
         floor = np.asarray(self.c.trust_floor)
         accept_p = floor + (1.0 - floor) * world["effective_trust"]                         # (A, A, R)
         for _ in range(s.rounds_per_step):
-            u = np.stack([self.draw(name).uniform(A, A) for name in self.issue_streams], axis=2)   # (A, A, I, R)
-            accept = (u < accept_p[:, :, None, :]).reshape(A, A, I * R)
+            accept = self._acceptances(accept_p, I).reshape(A, A, I * R)
             x = world.position.reshape(A, I * R).astype(self.kernel_c.dtype)
             r = (endogenous_risk(x, self.kernel_c, self.kernel_s, self.kernel_scale, self.kernel_active,
                                  s.probability) if self.kernel_risk is None else self.kernel_risk)
@@ -691,6 +700,15 @@ class Bargaining(Mechanism[BargainingSpec]):
                                              self.kernel_concession)
             world.position = new_x.reshape(A, I, R).astype(world.position.dtype)
             self._log(world, chosen.reshape(A, I, R))
+
+    def _acceptances(self, accept_p: np.ndarray, n_issues: int) -> np.ndarray:
+        """(A, A, I, R) bool: receiver i accepts proposer j's offer on issue k, ``u < P_ij`` with one uniform per
+        pair from issue k's own substream (compared issue by issue, without stacking the uniforms)."""
+        A, _, R = accept_p.shape
+        accept = np.empty((A, A, n_issues, R), bool)
+        for k, name in enumerate(self.issue_streams):
+            np.less(self.draw(name).uniform(A, A), accept_p, out=accept[:, :, k, :])
+        return accept
 
     def _log(self, world: World, chosen: np.ndarray) -> None:
         if not self.log.active or len(self.parties) != 2:

@@ -434,7 +434,7 @@ class Exchange(Mechanism[ExchangeSpec]):
         u = np.stack([self.draw(name).uniform(A) for name in self.streams_], axis=1)          # (A, I, R)
         rr = np.arange(R)
         holder, partner = world["bound_holder"], world["bound_partner"]
-        h = hazard[holder, partner, rr]
+        h = np.take(hazard, (holder * A + partner) * R + rr)        # hazard[holder, partner, r], one flat gather
         renege = bound & (u < h)
         if renege.any():
             a_, k_, r_ = np.nonzero(renege)
