@@ -572,21 +572,43 @@ def bargaining_round(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarray,
 
 def bargaining_moves(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarray, scale: np.ndarray,
                      active: np.ndarray, accept: np.ndarray | None = None, rule: OfferRule = "smallest_move",
-                     probability: ProbabilityRule = "all_votes", concession: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`bargaining_round` without the (A, A, N) offers: ``(new_x, chosen proposer)`` (the engine's path)."""
-    new_x, chosen, _ = _round(x, c, s, r, scale, active, accept, rule, probability, concession, keep_offers=False)
+                     probability: ProbabilityRule = "all_votes", concession: np.ndarray | None = None, *,
+                     fixed: RoundInputs | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bargaining_round` without the (A, A, N) offers: ``(new_x, chosen proposer)`` (the engine's path).
+
+    ``fixed`` optionally gives the round's inputs that do not depend on the positions, computed once for many
+    rounds (:func:`round_inputs` of the same ``c``, ``s``, ``r`` and ``active``)."""
+    new_x, chosen, _ = _round(x, c, s, r, scale, active, accept, rule, probability, concession, keep_offers=False,
+                              fixed=fixed)
     return new_x, chosen
 
 
-def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, keep_offers: bool):
+@dataclass(frozen=True)
+class RoundInputs:
+    """What a round computes from the capabilities, saliences, risk exponents and active actors alone."""
+
+    weight: np.ndarray     #: (A, N) the votes' weights ``c s`` of the active actors, 0 for the others
+    usq: np.ndarray        #: (A, N) the status-quo utility ``U^sq = 2 - 4 (0.5)^r``
+
+
+def round_inputs(c: np.ndarray, s: np.ndarray, r: np.ndarray, active: np.ndarray) -> RoundInputs:
+    """The :class:`RoundInputs` of ``c``, ``s``, ``r`` and ``active`` (A, N), in the precision of ``c``: the same
+    arrays as a round on positions of that precision computes."""
+    dtype = float_type(c)
+    c, s, r = (np.asarray(a, dtype=dtype) for a in (c, s, r))
+    return RoundInputs(weight=np.where(active, c * s, 0.0), usq=_status_quo_utility(r))
+
+
+def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, keep_offers: bool,
+           fixed: RoundInputs | None = None):
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
     full = (A, A, N)
     ws = _scratch(x.dtype.type)
     accept, concession = _full(accept, full), _full(concession, full)
-    w = np.where(active, c * s, 0.0)
-    usq = _status_quo_utility(r)
+    if fixed is None:
+        fixed = round_inputs(c, s, r, active)
+    w, usq = fixed.weight, fixed.usq
     clip = bool(np.signbit(scale).any())
     act = None if active.all() else active
     need_kind = keep_offers or rule != "smallest_move"                # the offer types are only needed for these
@@ -681,6 +703,8 @@ class Bargaining(Mechanism[BargainingSpec]):
         self.kernel_concession = np.broadcast_to(concession.astype(f)[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R)
         self.kernel_risk = (None if self.section.risk == "endogenous"
                             else np.broadcast_to(world.risk_exponent.astype(f)[:, None, :], (A, I, R)).reshape(A, I * R))
+        self.kernel_fixed = (None if self.kernel_risk is None       # the endogenous exponents change every round
+                             else round_inputs(self.kernel_c, self.kernel_s, self.kernel_risk, self.kernel_active))
         self.issue_streams = [f"{self.name}/{iid}" for iid in self.index.issues]
         self.parties = self.index.actor_role("deal.parties") if "deal.parties" in self.index.roles else []
         self.deal_issues = self.index.issue_role("deal.issues") if "deal.issues" in self.index.roles else []
@@ -697,7 +721,7 @@ class Bargaining(Mechanism[BargainingSpec]):
                                  s.probability) if self.kernel_risk is None else self.kernel_risk)
             new_x, chosen = bargaining_moves(x, self.kernel_c, self.kernel_s, r, self.kernel_scale,
                                              self.kernel_active, accept, s.offer_rule, s.probability,
-                                             self.kernel_concession)
+                                             self.kernel_concession, fixed=self.kernel_fixed)
             world.position = new_x.reshape(A, I, R).astype(world.position.dtype)
             self._log(world, chosen.reshape(A, I, R))
 
