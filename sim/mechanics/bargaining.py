@@ -305,8 +305,8 @@ def _classify(x: np.ndarray, diff: np.ndarray, eu_ij: np.ndarray, eu_ji: np.ndar
         np.add(kind, lose, out=kind)
         np.add(kind, compromise, out=kind)
         np.subtract(np.int8(NO_OFFER), kind, out=kind)
-    # frac = |EU_i(ij)| / EU_j(ji) on compromises, 1 elsewhere (compromises are few: a masked divide over the
-    # whole block is slower than gathering them); target = x_i + (x_j - x_i) frac = x_i - diff frac
+    # frac = |EU_i(ij)| / EU_j(ji) on compromises, 1 elsewhere (divided over the whole block and selected: a
+    # masked divide, or gathering the compromises, is slower); target = x_i + (x_j - x_i) frac = x_i - diff frac
     at = np.flatnonzero(compromise)
     flat = frac.reshape(-1)
     ratio = flat[at] / eu_ji.reshape(-1)[at]
@@ -324,6 +324,25 @@ def _concede(x: np.ndarray, target: np.ndarray, concession: np.ndarray, ws: _Scr
     move = np.subtract(target, xi, out=ws("v", target.shape))
     move *= concession
     np.add(xi, move, out=target)
+
+
+def _select(mask: np.ndarray, a: np.ndarray, value: float, out: np.ndarray, ws: _Scratch) -> np.ndarray:
+    """``out = a`` where ``mask``, ``value`` elsewhere: ``np.where(mask, a, value)`` to the bit (NaN and signed zeros
+    included) for float arrays ``a`` and ``out`` of one shape, C-contiguous.
+
+    Computed on the floats' bits, ``(a & m) | (value & ~m)`` with ``m`` all ones where ``mask``: numpy's ``where``
+    and masked copies are an order of magnitude slower than these integer passes on the kernels' random masks.
+    """
+    bits = np.dtype(f"i{a.itemsize}")
+    m = ws("select", a.shape, bits.type)
+    np.copyto(m, mask)                                                # 1 or 0
+    np.negative(m, out=m)                                             # all ones or 0
+    ob = out.view(bits)
+    np.bitwise_and(a.view(bits), m, out=ob)
+    np.invert(m, out=m)
+    np.bitwise_and(m, np.asarray(value, a.dtype).view(bits), out=m)
+    np.bitwise_or(ob, m, out=ob)
+    return out
 
 
 def _where_valid(kind: np.ndarray, valid: np.ndarray, ws: _Scratch) -> np.ndarray:
@@ -366,10 +385,7 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: n
             weighted = (a * xi + b * x[None, :, :]) / den
             score = np.where(kind == COMPROMISE, weighted, score)
         score = score + 1e6 * kind.astype(np.float64)                # float64: 1e6 + a move needs > 7 digits
-    key = ws("key", shape, score.dtype)
-    key.fill(np.inf)
-    at = np.flatnonzero(valid)
-    key.reshape(-1)[at] = score.reshape(-1)[at]
+    key = _select(valid, score, np.inf, ws("key", shape, score.dtype), ws)
     best_key = np.minimum.reduce(key, axis=1)                         # (A, n); NaN if any key is NaN
     has = np.isfinite(best_key)
     hit = np.equal(key, best_key[:, None, :], out=ws("hit", shape, bool))
