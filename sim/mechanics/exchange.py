@@ -59,7 +59,7 @@ also bring the outcome toward the conceder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,6 +82,8 @@ class Candidates:
     j: np.ndarray
     q: np.ndarray
     k: np.ndarray
+    #: :func:`layout`'s index arrays by (A, I, concessions) (the index arrays above are never changed in place)
+    _layouts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def brokered(self) -> np.ndarray:
@@ -164,6 +166,32 @@ def salience_condition(s: np.ndarray, cand: Candidates) -> np.ndarray:
 def flat_view(a: np.ndarray):
     """``a`` indexed by flat position, writable in place: a 1-D view when ``a`` is contiguous, else ``a.flat``."""
     return a.reshape(-1) if a.flags.c_contiguous else a.flat
+
+
+def layout(cand: Candidates, n_actors: int, n_issues: int, concede: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The candidates' row indices into the market's arrays (computed once per candidate list, then cached on it).
+
+    ``ip`` … ``kq``: rows ``actor·I + issue`` of (A·I, R) arrays; ``ij``, ``ji``: rows of (A·A, R) arrays; the
+    ordered actor pairs the candidates need, (i, j) and (i, k), are ``pa``, ``pb``, and their side conditions are
+    combined per pair and issue in rows ``pair·I + issue`` (``P``, ``Q``: (i, j) on p and q; ``K``: (i, k) on q);
+    ``brokered`` and ``concede`` list the brokered candidates and those whose ``(i, p)`` may concede.
+    """
+    A, I = n_actors, n_issues
+    key = (A, I, None if concede is None else (concede.shape, concede.tobytes()))
+    cached = cand._layouts.get(key)
+    if cached is not None:
+        return cached
+    pairs = np.unique(np.r_[cand.i * A + cand.j, cand.i * A + cand.k])
+    row = np.full(A * A, -1, np.intp)
+    row[pairs] = np.arange(pairs.size)
+    fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
+          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q, "pa": pairs // A, "pb": pairs % A,
+          "ij": cand.i * A + cand.j, "ji": cand.j * A + cand.i,
+          "P": row[cand.i * A + cand.j] * I + cand.p, "Q": row[cand.i * A + cand.j] * I + cand.q,
+          "K": row[cand.i * A + cand.k] * I + cand.q, "brokered": np.flatnonzero(cand.brokered),
+          "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
+    cand._layouts[key] = fl
+    return fl
 
 
 def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
@@ -282,17 +310,7 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     A, I, R = x.shape
     used = np.zeros((A, I, R), bool) if blocked is None else blocked.copy()
     out = Trades([], [])
-    # the ordered actor pairs the candidates need, (i, j) and (i, k): the side conditions are combined per
-    # pair and issue, rows pair·I + issue
-    pairs = np.unique(np.r_[cand.i * A + cand.j, cand.i * A + cand.k])
-    row = np.full(A * A, -1, np.intp)
-    row[pairs] = np.arange(pairs.size)
-    fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
-          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q, "pa": pairs // A, "pb": pairs % A,
-          "ij": cand.i * A + cand.j, "ji": cand.j * A + cand.i,
-          "P": row[cand.i * A + cand.j] * I + cand.p, "Q": row[cand.i * A + cand.j] * I + cand.q,
-          "K": row[cand.i * A + cand.k] * I + cand.q, "brokered": np.flatnonzero(cand.brokered),
-          "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
+    fl = layout(cand, A, I, concede)
     if gainful is None:
         gainful = salience_condition(s, cand)
     rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
@@ -455,8 +473,9 @@ class Exchange(Mechanism[ExchangeSpec]):
                                     f"{ix.name(partner[a, k, r])}: {ix.name(a)} returns on {ix.label(k)}",
                                     world["rung"], world["rung"])
             bound = world["bound_until"] > t
-        # commitment: a bound position is held at the agreed value
-        np.copyto(x, world["bound_position"], where=bound)
+        # commitment: a bound position is held at the agreed value (the few bound ones copied by flat index)
+        held = np.flatnonzero(bound)
+        flat_view(x)[held] = world["bound_position"].reshape(-1)[held]
         horizon = np.asarray(c.commitment, float)
         if self.gainful is None:
             # saliences never change during a run (no mechanism moves them): the salience condition is computed
@@ -474,15 +493,16 @@ class Exchange(Mechanism[ExchangeSpec]):
             i, j, k = cand.i[ci], cand.j[ci], cand.k[ci]
             ip, kq = cand.i[ci] * I + cand.p[ci], cand.k[ci] * I + cand.q[ci]      # the two moved actor-issues
             until = t + np.broadcast_to(horizon, (R,))[rr_]
-            xf = flat_view(xs)
-            for (moved, hold, part, other, move) in ((ip, i, j, kq, move_i), (kq, j, i, ip, move_k)):
-                f = moved * R + rr_                                      # flat index into (A, I, R)
-                flat_view(world["prior_position"])[f] = xf[f]
-                flat_view(world["bound_until"])[f] = until
-                flat_view(world["bound_holder"])[f] = hold
-                flat_view(world["bound_partner"])[f] = part
-                flat_view(world["bound_link"])[f] = other
-                flat_view(world["bound_position"])[f] = xf[f] + move
+            # both moves at once: i's on p (held by i for j, linked to kq), then k's on q (held by the patron j
+            # for i, linked to ip); flat indices into (A, I, R), all distinct (p != q, one trade per replica)
+            f = np.concatenate((ip * R + rr_, kq * R + rr_))
+            held = flat_view(xs)[f]
+            flat_view(world["prior_position"])[f] = held
+            flat_view(world["bound_until"])[f] = np.concatenate((until, until))
+            flat_view(world["bound_holder"])[f] = np.concatenate((i, j))
+            flat_view(world["bound_partner"])[f] = np.concatenate((j, i))
+            flat_view(world["bound_link"])[f] = np.concatenate((kq, ip))
+            flat_view(world["bound_position"])[f] = held + np.concatenate((move_i, move_k))
             world["trades"][rr_] += 1.0
             if self.log.active:
                 n = self.log.replica_ids.size
