@@ -58,6 +58,11 @@ class ParameterTable:
                 out[rows] = transform(u[rows], self.low[rows, None], self.mode[rows, None], self.high[rows, None])
         return out
 
+    def take(self, rows: np.ndarray) -> "ParameterTable":
+        """The table of the inputs ``rows`` only."""
+        return ParameterTable(paths=tuple(self.paths[k] for k in rows), low=self.low[rows], mode=self.mode[rows],
+                              high=self.high[rows], dist=self.dist[rows], drawn=self.drawn[rows])
+
     @property
     def varies(self) -> np.ndarray:
         """Inputs with a range (low < high): the columns of ``parameters.parquet``."""
@@ -116,4 +121,11 @@ class Draws:
 def draw_inputs(spec: "RunSpec", uniforms: np.ndarray) -> Draws:
     """Values of every input for the replicas whose uniforms ``(P, R)`` are given (in :func:`spec_inputs` order)."""
     scenario, baseline = input_tables(spec)
-    return Draws(scenario, scenario.draw(uniforms), baseline.draw(uniforms))
+    values = scenario.draw(uniforms)
+    base = values.copy()                   # the baseline's values: the scenario's but for the inputs it changes
+    changed = np.flatnonzero((scenario.low != baseline.low) | (scenario.mode != baseline.mode)
+                             | (scenario.high != baseline.high) | (scenario.dist != baseline.dist)
+                             | (scenario.drawn != baseline.drawn))
+    if changed.size:
+        base[changed] = baseline.take(changed).draw(uniforms[changed])
+    return Draws(scenario, values, base)
