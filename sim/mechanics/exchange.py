@@ -198,11 +198,13 @@ def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, float), (R,))
 
 
-def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dict[str, np.ndarray],
-          gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray, rho: np.ndarray | None,
-          concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
+def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, Wsum: np.ndarray, cand: Candidates,
+          fl: dict[str, np.ndarray], gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray,
+          rho: np.ndarray | None, concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D, in
     increasing ``r``.
+
+    ``Wsum`` (I, R) is ``w.sum(axis=0)``, the issues' total weights.
 
     The same quantities as :func:`evaluate`; the cheap conditions (sides, saliences, free actor-issues) are
     combined per ordered pair of actors and issue first, (A·A·I, R), gathered by row into a (C, R)
@@ -211,7 +213,6 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
     whole rows; the per-pair arithmetic is elementwise and the same as before whatever the pairs' order.
     """
     A, I, R = x.shape
-    Wsum = w.sum(axis=0)
     if (Wsum > 0).all():                                     # compromise(x, w), without its fallback
         O = (w * x).sum(axis=0) / Wsum
     else:
@@ -317,15 +318,19 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
     xf, usedf = flat_view(x), used.reshape(-1)
     cols = np.arange(R)
+    # what does not change during the round, at the replicas still trading (``cols``); each slot's are gathered
+    # from the previous slot's (np.take along the last axis: a copy, faster than v[..., cols])
+    fixed: tuple[np.ndarray, ...] = (s, w, w.sum(axis=0), gainful, rate_r, lev_r)
+    rho_s = rho
     for slot in range(max(A * I // 4, 1)):
         sub = cols.size < R
-        # the replicas still trading, gathered along the last axis (np.take: a copy, faster than x[..., cols])
-        xs, ss, ws = (np.take(v, cols, axis=-1) for v in (x, s, w)) if sub else (x, s, w)
-        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, np.take(gainful, cols, axis=-1) if sub else gainful,
-                                np.take(used, cols, axis=-1) if sub else used, rate_r[cols], lev_r[cols],
-                                None if rho is None else np.take(rho, cols, axis=-1), concede)
+        xs, us = (np.take(v, cols, axis=-1) for v in (x, used)) if sub else (x, used)
+        ss, ws, Ws, gs, rate_s, lev_s = fixed
+        r, c, G, mi, mk = _best(xs, ss, ws, Ws, cand, fl, gs, us, rate_s, lev_s, rho_s, concede)
         if r.size == 0:
             break
+        fixed = tuple(np.take(v, r, axis=-1) for v in fixed)
+        rho_s = None if rho_s is None else np.take(rho_s, r, axis=-1)
         rr = cols[r]
         if on_trade is not None:
             on_trade(slot, c, rr, mi, mk, x)
