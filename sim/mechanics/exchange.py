@@ -246,7 +246,9 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, Wsum: np.ndarray, cand: C
 
     ip, jp, iq, jq = at(fl["ip"]), at(fl["jp"]), at(fl["iq"]), at(fl["jq"])
     sip, sjp, siq, sjq = Sf[ip], Sf[jp], Sf[iq], Sf[jq]
-    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    den = np.maximum(siq + sjq, 1e-12)
+    lam = (sip + sjp) / den
+    num = siq * sjp - sip * sjq                              # G = a num / den
     if rho is not None:
         rf = rho.ravel()
         rho_j, rho_i = rf[at(fl["ji"])], rf[at(fl["ij"])]           # the partner j reneges on i, i on j
@@ -254,26 +256,25 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, Wsum: np.ndarray, cand: C
         # g = (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq), does not depend on the size a but through rounding: the
         # pairs that fail rho_j s_iq lam < g (1 + 1e-6) (or the same for i) fail it whatever a (a few ulps of
         # rounding are far below the 1e-6 margin), and are dropped before the size is computed (about 2/3).
-        bound = (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12) * (1.0 + 1e-6)
+        bound = num / den * (1.0 + 1e-6)
         pre = np.flatnonzero((rho_j * siq * lam < bound) & (rho_i * sjp < bound))
         if pre.size == 0:
             return (pre,) * 5
         c, r, ip, jp, iq = c[pre], r[pre], ip[pre], jp[pre], iq[pre]
-        sip, sjp, siq, sjq, lam, rho_j, rho_i = (v[pre] for v in (sip, sjp, siq, sjq, lam, rho_j, rho_i))
+        sjp, siq, lam, num, den, rho_j, rho_i = (v[pre] for v in (sjp, siq, lam, num, den, rho_j, rho_i))
     kq = at(fl["kq"])
     xip, xjp, xiq, xkq = Xf[ip], Xf[jp], Xf[iq], Xf[kq]
-    Wsum = Wsum.ravel()
-    Of = O.ravel()
+    Wsafe, Of = np.maximum(Wsum, 1e-12).ravel(), O.ravel()
     pr, qr = at(cand.p), at(cand.q)
-    Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
+    Wp_safe, Wq_safe, Op, Oq = Wsafe[pr], Wsafe[qr], Of[pr], Of[qr]
     wip, wkq = Wf[ip], Wf[kq]
     reach = np.where(cand.brokered[c], leverage[r], 1.0) if fl["brokered"].size else 1.0
     d_p, d_q = xjp - xip, xiq - xkq
     ad_p, ad_q = np.abs(d_p), np.abs(d_q)
-    a = rate[r] * np.minimum(np.minimum(wip * ad_p / np.maximum(Wp, 1e-12),
-                                        reach * wkq * ad_q / np.maximum(Wq, 1e-12) / np.maximum(lam, 1e-12)),
-                             np.minimum(np.abs(xjp - Op), np.abs(xiq - Oq) / np.maximum(lam, 1e-12)))
-    G = a * (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
+    lam_safe = np.maximum(lam, 1e-12)
+    a = rate[r] * np.minimum(np.minimum(wip * ad_p / Wp_safe, reach * wkq * ad_q / Wq_safe / lam_safe),
+                             np.minimum(np.abs(xjp - Op), np.abs(xiq - Oq) / lam_safe))
+    G = a * num / den                                        # a (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq)
     keep = a > EPS
     if rho is not None:
         keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)     # (1 - ρ_j) B_i > C_i, and for j
@@ -290,8 +291,9 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, Wsum: np.ndarray, cand: C
     top = first[rs]
     pick = sel[top]
     c, r, G, a, lam = c[pick], rs, G[top], a[pick], lam[pick]
-    move_i = np.sign(d_p[pick]) * np.minimum(a * Wp[pick] / np.maximum(wip[pick], 1e-12), ad_p[pick])
-    move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq[pick] / np.maximum(wkq[pick], 1e-12), ad_q[pick])
+    Wp, Wq = (np.take(Wsum.ravel(), v[pick]) for v in (pr, qr))
+    move_i = np.sign(d_p[pick]) * np.minimum(a * Wp / np.maximum(wip[pick], 1e-12), ad_p[pick])
+    move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq / np.maximum(wkq[pick], 1e-12), ad_q[pick])
     return r, c, G, move_i, move_k
 
 
