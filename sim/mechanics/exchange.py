@@ -484,6 +484,7 @@ class Exchange(Mechanism[ExchangeSpec]):
         held = np.flatnonzero(bound)
         flat_view(x)[held] = world["bound_position"].reshape(-1)[held]
         horizon = np.asarray(c.commitment, float)
+        horizon_r = _per_replica(horizon, R)
         if self.gainful is None:
             # saliences never change during a run (no mechanism moves them): the salience condition is computed
             # once, and candidates that fail it in every replica of the chunk are dropped (about half: of the two
@@ -499,7 +500,7 @@ class Exchange(Mechanism[ExchangeSpec]):
                      xs: np.ndarray) -> None:
             i, j, k = cand.i[ci], cand.j[ci], cand.k[ci]
             ip, kq = cand.i[ci] * I + cand.p[ci], cand.k[ci] * I + cand.q[ci]      # the two moved actor-issues
-            until = t + np.broadcast_to(horizon, (R,))[rr_]
+            until = t + horizon_r[rr_]
             # both moves at once: i's on p (held by i for j, linked to kq), then k's on q (held by the patron j
             # for i, linked to ip); flat indices into (A, I, R), all distinct (p != q, one trade per replica)
             f = np.concatenate((ip * R + rr_, kq * R + rr_))
