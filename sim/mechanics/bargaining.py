@@ -305,8 +305,8 @@ def _classify(x: np.ndarray, diff: np.ndarray, eu_ij: np.ndarray, eu_ji: np.ndar
         np.add(kind, lose, out=kind)
         np.add(kind, compromise, out=kind)
         np.subtract(np.int8(NO_OFFER), kind, out=kind)
-    # frac = |EU_i(ij)| / EU_j(ji) on compromises, 1 elsewhere (divided over the whole block and selected: a
-    # masked divide, or gathering the compromises, is slower); target = x_i + (x_j - x_i) frac = x_i - diff frac
+    # frac = |EU_i(ij)| / EU_j(ji) on compromises, 1 elsewhere (compromises are few: a masked divide over the
+    # whole block is slower than gathering them); target = x_i + (x_j - x_i) frac = x_i - diff frac
     at = np.flatnonzero(compromise)
     flat = frac.reshape(-1)
     ratio = flat[at] / eu_ji.reshape(-1)[at]
