@@ -481,8 +481,8 @@ class Exchange(Mechanism[ExchangeSpec]):
                                     world["rung"], world["rung"])
             bound = world["bound_until"] > t
         # commitment: a bound position is held at the agreed value (the few bound ones copied by flat index)
-        held = np.flatnonzero(bound)
-        flat_view(x)[held] = world["bound_position"].reshape(-1)[held]
+        bound_at = np.flatnonzero(bound)
+        flat_view(x)[bound_at] = world["bound_position"].reshape(-1)[bound_at]
         horizon = np.asarray(c.commitment, float)
         horizon_r = _per_replica(horizon, R)
         if self.gainful is None:
