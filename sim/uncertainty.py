@@ -48,18 +48,37 @@ class ParameterTable:
 
     def draw(self, u: np.ndarray) -> np.ndarray:
         """Inverse-CDF transform of uniforms ``u`` (P, R) into values (P, R); inputs not drawn stay at their mode."""
-        lo, mo, hi = self.low[:, None], self.mode[:, None], self.high[:, None]
-        span = np.maximum(hi - lo, 1e-12)
-        cut = (mo - lo) / span
-        tri = np.where(u < cut, lo + np.sqrt(u * span * (mo - lo)), hi - np.sqrt((1 - u) * span * (hi - mo)))
-        uni = lo + u * (hi - lo)
-        d = np.where(self.drawn, self.dist, 0)[:, None]
-        return np.where(d == 0, mo, np.where(d == 1, uni, tri))
+        u = np.asarray(u, float)
+        d = np.where(self.drawn, self.dist, 0)
+        out = np.empty(u.shape)
+        out[...] = self.mode[:, None]                                    # fixed, or held at the mode
+        for code, transform in ((1, _uniform), (2, _triangular)):       # each row by its own distribution only
+            rows = np.flatnonzero(d == code)
+            if rows.size:
+                out[rows] = transform(u[rows], self.low[rows, None], self.mode[rows, None], self.high[rows, None])
+        return out
+
+    def take(self, rows: np.ndarray) -> "ParameterTable":
+        """The table of the inputs ``rows`` only."""
+        return ParameterTable(paths=tuple(self.paths[k] for k in rows), low=self.low[rows], mode=self.mode[rows],
+                              high=self.high[rows], dist=self.dist[rows], drawn=self.drawn[rows])
 
     @property
     def varies(self) -> np.ndarray:
         """Inputs with a range (low < high): the columns of ``parameters.parquet``."""
         return self.high > self.low
+
+
+def _uniform(u: np.ndarray, lo: np.ndarray, mo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Inverse CDF of the uniform distribution on [lo, hi]."""
+    return lo + u * (hi - lo)
+
+
+def _triangular(u: np.ndarray, lo: np.ndarray, mo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Inverse CDF of the triangular distribution (lo, mode mo, hi)."""
+    span = np.maximum(hi - lo, 1e-12)
+    cut = (mo - lo) / span
+    return np.where(u < cut, lo + np.sqrt(u * span * (mo - lo)), hi - np.sqrt((1 - u) * span * (hi - mo)))
 
 
 def spec_inputs(spec: "RunSpec") -> list[tuple[str, Uncertain]]:
@@ -102,4 +121,11 @@ class Draws:
 def draw_inputs(spec: "RunSpec", uniforms: np.ndarray) -> Draws:
     """Values of every input for the replicas whose uniforms ``(P, R)`` are given (in :func:`spec_inputs` order)."""
     scenario, baseline = input_tables(spec)
-    return Draws(scenario, scenario.draw(uniforms), baseline.draw(uniforms))
+    values = scenario.draw(uniforms)
+    base = values.copy()                   # the baseline's values: the scenario's but for the inputs it changes
+    changed = np.flatnonzero((scenario.low != baseline.low) | (scenario.mode != baseline.mode)
+                             | (scenario.high != baseline.high) | (scenario.dist != baseline.dist)
+                             | (scenario.drawn != baseline.drawn))
+    if changed.size:
+        base[changed] = baseline.take(changed).draw(uniforms[changed])
+    return Draws(scenario, values, base)

@@ -326,6 +326,38 @@ def _concede(x: np.ndarray, target: np.ndarray, concession: np.ndarray, ws: _Scr
     np.add(xi, move, out=target)
 
 
+def _select(mask: np.ndarray, a: np.ndarray, value: float, out: np.ndarray, ws: _Scratch) -> np.ndarray:
+    """``out = a`` where ``mask``, ``value`` elsewhere: ``np.where(mask, a, value)`` to the bit (NaN and signed zeros
+    included) for float arrays ``a`` and ``out`` of one shape, C-contiguous.
+
+    Computed on the floats' bits, ``(a & m) | (value & ~m)`` with ``m`` all ones where ``mask``: numpy's ``where``
+    and masked copies are an order of magnitude slower than these integer passes on the kernels' random masks.
+    """
+    bits = np.dtype(f"i{a.itemsize}")
+    m = ws("select", a.shape, bits.type)
+    np.copyto(m, mask)                                                # 1 or 0
+    np.negative(m, out=m)                                             # all ones or 0
+    ob = out.view(bits)
+    np.bitwise_and(a.view(bits), m, out=ob)
+    np.invert(m, out=m)
+    np.bitwise_and(m, np.asarray(value, a.dtype).view(bits), out=m)
+    np.bitwise_or(ob, m, out=ob)
+    return out
+
+
+def _where_valid(kind: np.ndarray, valid: np.ndarray, ws: _Scratch) -> np.ndarray:
+    """The offer types of the ``valid`` offers, ``NO_OFFER`` elsewhere (the scratch buffer ``masked``).
+
+    ``kind | 3 (1 - valid)``: the types are 0-3 and ``NO_OFFER`` is 3 (binary 11), so OR-ing in 3 gives 3 and OR-ing
+    in 0 keeps the type; the same values as a masked copy, which numpy makes several times slower (bench/README.md).
+    """
+    masked = ws("masked", kind.shape, np.int8)
+    invalid = np.logical_not(valid, out=ws("invalid", kind.shape, bool))
+    np.multiply(invalid.view(np.int8), np.int8(NO_OFFER), out=masked)
+    np.bitwise_or(masked, kind, out=masked)
+    return masked
+
+
 def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: np.ndarray, eu_ij: np.ndarray,
             eu_ji: np.ndarray, rule: OfferRule, ws: _Scratch) -> tuple[np.ndarray, np.ndarray]:
     """One block of :func:`choose_offers` (``valid`` already combines offers and vetoes; C-contiguous arrays).
@@ -343,10 +375,7 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: n
         # the best offer type first (confrontation < compromise < capitulation), then the smallest move within it:
         # the same choice as the key move + 1e6 * type, without float64 temporaries (bench/README.md)
         assert kind is not None, "the offer types are computed for this rule"
-        masked = ws("masked", shape, np.int8)
-        np.copyto(masked, kind)
-        np.copyto(masked, np.int8(NO_OFFER), where=~valid)
-        best_kind = np.minimum.reduce(masked, axis=1)                 # (A, n)
+        best_kind = np.minimum.reduce(_where_valid(kind, valid, ws), axis=1)   # (A, n)
         valid &= np.equal(kind, best_kind[:, None, :], out=ws("same_kind", shape, bool))
     elif rule != "smallest_move":
         assert kind is not None, "the offer types are computed for this rule"
@@ -356,10 +385,7 @@ def _choose(x: np.ndarray, valid: np.ndarray, kind: np.ndarray | None, target: n
             weighted = (a * xi + b * x[None, :, :]) / den
             score = np.where(kind == COMPROMISE, weighted, score)
         score = score + 1e6 * kind.astype(np.float64)                # float64: 1e6 + a move needs > 7 digits
-    key = ws("key", shape, score.dtype)
-    key.fill(np.inf)
-    at = np.flatnonzero(valid)
-    key.reshape(-1)[at] = score.reshape(-1)[at]
+    key = _select(valid, score, np.inf, ws("key", shape, score.dtype), ws)
     best_key = np.minimum.reduce(key, axis=1)                         # (A, n); NaN if any key is NaN
     has = np.isfinite(best_key)
     hit = np.equal(key, best_key[:, None, :], out=ws("hit", shape, bool))
@@ -562,21 +588,43 @@ def bargaining_round(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarray,
 
 def bargaining_moves(x: np.ndarray, c: np.ndarray, s: np.ndarray, r: np.ndarray, scale: np.ndarray,
                      active: np.ndarray, accept: np.ndarray | None = None, rule: OfferRule = "smallest_move",
-                     probability: ProbabilityRule = "all_votes", concession: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`bargaining_round` without the (A, A, N) offers: ``(new_x, chosen proposer)`` (the engine's path)."""
-    new_x, chosen, _ = _round(x, c, s, r, scale, active, accept, rule, probability, concession, keep_offers=False)
+                     probability: ProbabilityRule = "all_votes", concession: np.ndarray | None = None, *,
+                     fixed: RoundInputs | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bargaining_round` without the (A, A, N) offers: ``(new_x, chosen proposer)`` (the engine's path).
+
+    ``fixed`` optionally gives the round's inputs that do not depend on the positions, computed once for many
+    rounds (:func:`round_inputs` of the same ``c``, ``s``, ``r`` and ``active``)."""
+    new_x, chosen, _ = _round(x, c, s, r, scale, active, accept, rule, probability, concession, keep_offers=False,
+                              fixed=fixed)
     return new_x, chosen
 
 
-def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, keep_offers: bool):
+@dataclass(frozen=True)
+class RoundInputs:
+    """What a round computes from the capabilities, saliences, risk exponents and active actors alone."""
+
+    weight: np.ndarray     #: (A, N) the votes' weights ``c s`` of the active actors, 0 for the others
+    usq: np.ndarray        #: (A, N) the status-quo utility ``U^sq = 2 - 4 (0.5)^r``
+
+
+def round_inputs(c: np.ndarray, s: np.ndarray, r: np.ndarray, active: np.ndarray) -> RoundInputs:
+    """The :class:`RoundInputs` of ``c``, ``s``, ``r`` and ``active`` (A, N), in the precision of ``c``: the same
+    arrays as a round on positions of that precision computes."""
+    dtype = float_type(c)
+    c, s, r = (np.asarray(a, dtype=dtype) for a in (c, s, r))
+    return RoundInputs(weight=np.where(active, c * s, 0.0), usq=_status_quo_utility(r))
+
+
+def _round(x, c, s, r, scale, active, accept, rule, probability, concession, *, keep_offers: bool,
+           fixed: RoundInputs | None = None):
     x, scale, active, c, s, r = _batch(x, scale, active, c, s, r)
     A, N = x.shape
     full = (A, A, N)
     ws = _scratch(x.dtype.type)
     accept, concession = _full(accept, full), _full(concession, full)
-    w = np.where(active, c * s, 0.0)
-    usq = _status_quo_utility(r)
+    if fixed is None:
+        fixed = round_inputs(c, s, r, active)
+    w, usq = fixed.weight, fixed.usq
     clip = bool(np.signbit(scale).any())
     act = None if active.all() else active
     need_kind = keep_offers or rule != "smallest_move"                # the offer types are only needed for these
@@ -671,6 +719,8 @@ class Bargaining(Mechanism[BargainingSpec]):
         self.kernel_concession = np.broadcast_to(concession.astype(f)[:, :, None, :], (A, A, I, R)).reshape(A, A, I * R)
         self.kernel_risk = (None if self.section.risk == "endogenous"
                             else np.broadcast_to(world.risk_exponent.astype(f)[:, None, :], (A, I, R)).reshape(A, I * R))
+        self.kernel_fixed = (None if self.kernel_risk is None       # the endogenous exponents change every round
+                             else round_inputs(self.kernel_c, self.kernel_s, self.kernel_risk, self.kernel_active))
         self.issue_streams = [f"{self.name}/{iid}" for iid in self.index.issues]
         self.parties = self.index.actor_role("deal.parties") if "deal.parties" in self.index.roles else []
         self.deal_issues = self.index.issue_role("deal.issues") if "deal.issues" in self.index.roles else []
@@ -681,16 +731,24 @@ class Bargaining(Mechanism[BargainingSpec]):
         floor = np.asarray(self.c.trust_floor)
         accept_p = floor + (1.0 - floor) * world["effective_trust"]                         # (A, A, R)
         for _ in range(s.rounds_per_step):
-            u = np.stack([self.draw(name).uniform(A, A) for name in self.issue_streams], axis=2)   # (A, A, I, R)
-            accept = (u < accept_p[:, :, None, :]).reshape(A, A, I * R)
+            accept = self._acceptances(accept_p, I).reshape(A, A, I * R)
             x = world.position.reshape(A, I * R).astype(self.kernel_c.dtype)
             r = (endogenous_risk(x, self.kernel_c, self.kernel_s, self.kernel_scale, self.kernel_active,
                                  s.probability) if self.kernel_risk is None else self.kernel_risk)
             new_x, chosen = bargaining_moves(x, self.kernel_c, self.kernel_s, r, self.kernel_scale,
                                              self.kernel_active, accept, s.offer_rule, s.probability,
-                                             self.kernel_concession)
+                                             self.kernel_concession, fixed=self.kernel_fixed)
             world.position = new_x.reshape(A, I, R).astype(world.position.dtype)
             self._log(world, chosen.reshape(A, I, R))
+
+    def _acceptances(self, accept_p: np.ndarray, n_issues: int) -> np.ndarray:
+        """(A, A, I, R) bool: receiver i accepts proposer j's offer on issue k, ``u < P_ij`` with one uniform per
+        pair from issue k's own substream (compared issue by issue, without stacking the uniforms)."""
+        A, _, R = accept_p.shape
+        accept = np.empty((A, A, n_issues, R), bool)
+        for k, name in enumerate(self.issue_streams):
+            np.less(self.draw(name).uniform(A, A), accept_p, out=accept[:, :, k, :])
+        return accept
 
     def _log(self, world: World, chosen: np.ndarray) -> None:
         if not self.log.active or len(self.parties) != 2:

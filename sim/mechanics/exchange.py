@@ -59,7 +59,7 @@ also bring the outcome toward the conceder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,6 +82,8 @@ class Candidates:
     j: np.ndarray
     q: np.ndarray
     k: np.ndarray
+    #: :func:`layout`'s index arrays by (A, I, concessions) (the index arrays above are never changed in place)
+    _layouts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def brokered(self) -> np.ndarray:
@@ -166,15 +168,43 @@ def flat_view(a: np.ndarray):
     return a.reshape(-1) if a.flags.c_contiguous else a.flat
 
 
+def layout(cand: Candidates, n_actors: int, n_issues: int, concede: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The candidates' row indices into the market's arrays (computed once per candidate list, then cached on it).
+
+    ``ip`` … ``kq``: rows ``actor·I + issue`` of (A·I, R) arrays; ``ij``, ``ji``: rows of (A·A, R) arrays; the
+    ordered actor pairs the candidates need, (i, j) and (i, k), are ``pa``, ``pb``, and their side conditions are
+    combined per pair and issue in rows ``pair·I + issue`` (``P``, ``Q``: (i, j) on p and q; ``K``: (i, k) on q);
+    ``brokered`` and ``concede`` list the brokered candidates and those whose ``(i, p)`` may concede.
+    """
+    A, I = n_actors, n_issues
+    key = (A, I, None if concede is None else (concede.shape, concede.tobytes()))
+    cached = cand._layouts.get(key)
+    if cached is not None:
+        return cached
+    pairs = np.unique(np.r_[cand.i * A + cand.j, cand.i * A + cand.k])
+    row = np.full(A * A, -1, np.intp)
+    row[pairs] = np.arange(pairs.size)
+    fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
+          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q, "pa": pairs // A, "pb": pairs % A,
+          "ij": cand.i * A + cand.j, "ji": cand.j * A + cand.i,
+          "P": row[cand.i * A + cand.j] * I + cand.p, "Q": row[cand.i * A + cand.j] * I + cand.q,
+          "K": row[cand.i * A + cand.k] * I + cand.q, "brokered": np.flatnonzero(cand.brokered),
+          "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
+    cand._layouts[key] = fl
+    return fl
+
+
 def _per_replica(v: np.ndarray | float, R: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, float), (R,))
 
 
-def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dict[str, np.ndarray],
-          gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray, rho: np.ndarray | None,
-          concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
+def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, Wsum: np.ndarray, cand: Candidates,
+          fl: dict[str, np.ndarray], gainful: np.ndarray, used: np.ndarray, rate: np.ndarray, leverage: np.ndarray,
+          rho: np.ndarray | None, concede: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """The best valid candidate of each replica column that has one: ``(r, c, G, move_i, move_k)``, 1-D, in
     increasing ``r``.
+
+    ``Wsum`` (I, R) is ``w.sum(axis=0)``, the issues' total weights.
 
     The same quantities as :func:`evaluate`; the cheap conditions (sides, saliences, free actor-issues) are
     combined per ordered pair of actors and issue first, (A·A·I, R), gathered by row into a (C, R)
@@ -183,7 +213,6 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
     whole rows; the per-pair arithmetic is elementwise and the same as before whatever the pairs' order.
     """
     A, I, R = x.shape
-    Wsum = w.sum(axis=0)
     if (Wsum > 0).all():                                     # compromise(x, w), without its fallback
         O = (w * x).sum(axis=0) / Wsum
     else:
@@ -217,7 +246,9 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
 
     ip, jp, iq, jq = at(fl["ip"]), at(fl["jp"]), at(fl["iq"]), at(fl["jq"])
     sip, sjp, siq, sjq = Sf[ip], Sf[jp], Sf[iq], Sf[jq]
-    lam = (sip + sjp) / np.maximum(siq + sjq, 1e-12)
+    den = np.maximum(siq + sjq, 1e-12)
+    lam = (sip + sjp) / den
+    num = siq * sjp - sip * sjq                              # G = a num / den
     if rho is not None:
         rf = rho.ravel()
         rho_j, rho_i = rf[at(fl["ji"])], rf[at(fl["ij"])]           # the partner j reneges on i, i on j
@@ -225,26 +256,25 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
         # g = (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq), does not depend on the size a but through rounding: the
         # pairs that fail rho_j s_iq lam < g (1 + 1e-6) (or the same for i) fail it whatever a (a few ulps of
         # rounding are far below the 1e-6 margin), and are dropped before the size is computed (about 2/3).
-        bound = (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12) * (1.0 + 1e-6)
+        bound = num / den * (1.0 + 1e-6)
         pre = np.flatnonzero((rho_j * siq * lam < bound) & (rho_i * sjp < bound))
         if pre.size == 0:
             return (pre,) * 5
         c, r, ip, jp, iq = c[pre], r[pre], ip[pre], jp[pre], iq[pre]
-        sip, sjp, siq, sjq, lam, rho_j, rho_i = (v[pre] for v in (sip, sjp, siq, sjq, lam, rho_j, rho_i))
+        sjp, siq, lam, num, den, rho_j, rho_i = (v[pre] for v in (sjp, siq, lam, num, den, rho_j, rho_i))
     kq = at(fl["kq"])
     xip, xjp, xiq, xkq = Xf[ip], Xf[jp], Xf[iq], Xf[kq]
-    Wsum = Wsum.ravel()
-    Of = O.ravel()
+    Wsafe, Of = np.maximum(Wsum, 1e-12).ravel(), O.ravel()
     pr, qr = at(cand.p), at(cand.q)
-    Wp, Wq, Op, Oq = Wsum[pr], Wsum[qr], Of[pr], Of[qr]
+    Wp_safe, Wq_safe, Op, Oq = Wsafe[pr], Wsafe[qr], Of[pr], Of[qr]
     wip, wkq = Wf[ip], Wf[kq]
     reach = np.where(cand.brokered[c], leverage[r], 1.0) if fl["brokered"].size else 1.0
     d_p, d_q = xjp - xip, xiq - xkq
     ad_p, ad_q = np.abs(d_p), np.abs(d_q)
-    a = rate[r] * np.minimum(np.minimum(wip * ad_p / np.maximum(Wp, 1e-12),
-                                        reach * wkq * ad_q / np.maximum(Wq, 1e-12) / np.maximum(lam, 1e-12)),
-                             np.minimum(np.abs(xjp - Op), np.abs(xiq - Oq) / np.maximum(lam, 1e-12)))
-    G = a * (siq * sjp - sip * sjq) / np.maximum(siq + sjq, 1e-12)
+    lam_safe = np.maximum(lam, 1e-12)
+    a = rate[r] * np.minimum(np.minimum(wip * ad_p / Wp_safe, reach * wkq * ad_q / Wq_safe / lam_safe),
+                             np.minimum(np.abs(xjp - Op), np.abs(xiq - Oq) / lam_safe))
+    G = a * num / den                                        # a (s_iq s_jp - s_ip s_jq) / (s_iq + s_jq)
     keep = a > EPS
     if rho is not None:
         keep &= (rho_j * siq * lam * a < G) & (rho_i * sjp * a < G)     # (1 - ρ_j) B_i > C_i, and for j
@@ -261,8 +291,9 @@ def _best(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, fl: dic
     top = first[rs]
     pick = sel[top]
     c, r, G, a, lam = c[pick], rs, G[top], a[pick], lam[pick]
-    move_i = np.sign(d_p[pick]) * np.minimum(a * Wp[pick] / np.maximum(wip[pick], 1e-12), ad_p[pick])
-    move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq[pick] / np.maximum(wkq[pick], 1e-12), ad_q[pick])
+    Wp, Wq = (np.take(Wsum.ravel(), v[pick]) for v in (pr, qr))
+    move_i = np.sign(d_p[pick]) * np.minimum(a * Wp / np.maximum(wip[pick], 1e-12), ad_p[pick])
+    move_k = np.sign(d_q[pick]) * np.minimum(a * lam * Wq / np.maximum(wkq[pick], 1e-12), ad_q[pick])
     return r, c, G, move_i, move_k
 
 
@@ -282,32 +313,26 @@ def market(x: np.ndarray, s: np.ndarray, w: np.ndarray, cand: Candidates, *, rat
     A, I, R = x.shape
     used = np.zeros((A, I, R), bool) if blocked is None else blocked.copy()
     out = Trades([], [])
-    # the ordered actor pairs the candidates need, (i, j) and (i, k): the side conditions are combined per
-    # pair and issue, rows pair·I + issue
-    pairs = np.unique(np.r_[cand.i * A + cand.j, cand.i * A + cand.k])
-    row = np.full(A * A, -1, np.intp)
-    row[pairs] = np.arange(pairs.size)
-    fl = {"ip": cand.i * I + cand.p, "iq": cand.i * I + cand.q, "jp": cand.j * I + cand.p,
-          "jq": cand.j * I + cand.q, "kq": cand.k * I + cand.q, "pa": pairs // A, "pb": pairs % A,
-          "ij": cand.i * A + cand.j, "ji": cand.j * A + cand.i,
-          "P": row[cand.i * A + cand.j] * I + cand.p, "Q": row[cand.i * A + cand.j] * I + cand.q,
-          "K": row[cand.i * A + cand.k] * I + cand.q, "brokered": np.flatnonzero(cand.brokered),
-          "concede": (np.flatnonzero(concede[cand.i, cand.p]) if concede is not None else np.zeros(0, np.intp))}
+    fl = layout(cand, A, I, concede)
     if gainful is None:
         gainful = salience_condition(s, cand)
     rate_r, lev_r = _per_replica(rate, R), _per_replica(leverage, R)
     rho = None if hazard is None else (1.0 - (1.0 - hazard) ** _per_replica(horizon, R)).reshape(A * A, R)
     xf, usedf = flat_view(x), used.reshape(-1)
     cols = np.arange(R)
+    # what does not change during the round, at the replicas still trading (``cols``); each slot's are gathered
+    # from the previous slot's (np.take along the last axis: a copy, faster than v[..., cols])
+    fixed: tuple[np.ndarray, ...] = (s, w, w.sum(axis=0), gainful, rate_r, lev_r)
+    rho_s = rho
     for slot in range(max(A * I // 4, 1)):
         sub = cols.size < R
-        # the replicas still trading, gathered along the last axis (np.take: a copy, faster than x[..., cols])
-        xs, ss, ws = (np.take(v, cols, axis=-1) for v in (x, s, w)) if sub else (x, s, w)
-        r, c, G, mi, mk = _best(xs, ss, ws, cand, fl, np.take(gainful, cols, axis=-1) if sub else gainful,
-                                np.take(used, cols, axis=-1) if sub else used, rate_r[cols], lev_r[cols],
-                                None if rho is None else np.take(rho, cols, axis=-1), concede)
+        xs, us = (np.take(v, cols, axis=-1) for v in (x, used)) if sub else (x, used)
+        ss, ws, Ws, gs, rate_s, lev_s = fixed
+        r, c, G, mi, mk = _best(xs, ss, ws, Ws, cand, fl, gs, us, rate_s, lev_s, rho_s, concede)
         if r.size == 0:
             break
+        fixed = tuple(np.take(v, r, axis=-1) for v in fixed)
+        rho_s = None if rho_s is None else np.take(rho_s, r, axis=-1)
         rr = cols[r]
         if on_trade is not None:
             on_trade(slot, c, rr, mi, mk, x)
@@ -434,7 +459,7 @@ class Exchange(Mechanism[ExchangeSpec]):
         u = np.stack([self.draw(name).uniform(A) for name in self.streams_], axis=1)          # (A, I, R)
         rr = np.arange(R)
         holder, partner = world["bound_holder"], world["bound_partner"]
-        h = hazard[holder, partner, rr]
+        h = np.take(hazard, (holder * A + partner) * R + rr)        # hazard[holder, partner, r], one flat gather
         renege = bound & (u < h)
         if renege.any():
             a_, k_, r_ = np.nonzero(renege)
@@ -455,9 +480,11 @@ class Exchange(Mechanism[ExchangeSpec]):
                                     f"{ix.name(partner[a, k, r])}: {ix.name(a)} returns on {ix.label(k)}",
                                     world["rung"], world["rung"])
             bound = world["bound_until"] > t
-        # commitment: a bound position is held at the agreed value
-        np.copyto(x, world["bound_position"], where=bound)
+        # commitment: a bound position is held at the agreed value (the few bound ones copied by flat index)
+        bound_at = np.flatnonzero(bound)
+        flat_view(x)[bound_at] = world["bound_position"].reshape(-1)[bound_at]
         horizon = np.asarray(c.commitment, float)
+        horizon_r = _per_replica(horizon, R)
         if self.gainful is None:
             # saliences never change during a run (no mechanism moves them): the salience condition is computed
             # once, and candidates that fail it in every replica of the chunk are dropped (about half: of the two
@@ -473,16 +500,17 @@ class Exchange(Mechanism[ExchangeSpec]):
                      xs: np.ndarray) -> None:
             i, j, k = cand.i[ci], cand.j[ci], cand.k[ci]
             ip, kq = cand.i[ci] * I + cand.p[ci], cand.k[ci] * I + cand.q[ci]      # the two moved actor-issues
-            until = t + np.broadcast_to(horizon, (R,))[rr_]
-            xf = flat_view(xs)
-            for (moved, hold, part, other, move) in ((ip, i, j, kq, move_i), (kq, j, i, ip, move_k)):
-                f = moved * R + rr_                                      # flat index into (A, I, R)
-                flat_view(world["prior_position"])[f] = xf[f]
-                flat_view(world["bound_until"])[f] = until
-                flat_view(world["bound_holder"])[f] = hold
-                flat_view(world["bound_partner"])[f] = part
-                flat_view(world["bound_link"])[f] = other
-                flat_view(world["bound_position"])[f] = xf[f] + move
+            until = t + horizon_r[rr_]
+            # both moves at once: i's on p (held by i for j, linked to kq), then k's on q (held by the patron j
+            # for i, linked to ip); flat indices into (A, I, R), all distinct (p != q, one trade per replica)
+            f = np.concatenate((ip * R + rr_, kq * R + rr_))
+            held = flat_view(xs)[f]
+            flat_view(world["prior_position"])[f] = held
+            flat_view(world["bound_until"])[f] = np.concatenate((until, until))
+            flat_view(world["bound_holder"])[f] = np.concatenate((i, j))
+            flat_view(world["bound_partner"])[f] = np.concatenate((j, i))
+            flat_view(world["bound_link"])[f] = np.concatenate((kq, ip))
+            flat_view(world["bound_position"])[f] = held + np.concatenate((move_i, move_k))
             world["trades"][rr_] += 1.0
             if self.log.active:
                 n = self.log.replica_ids.size
