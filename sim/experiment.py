@@ -8,6 +8,7 @@ or the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -147,8 +148,17 @@ class LocalPool:
 
 
 def terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop a process pool's workers now (SIGTERM, then SIGKILL after 5 s) and drop its queued chunks."""
+    """Stop a process pool's workers now (SIGTERM, then SIGKILL after 5 s) and drop its queued chunks.
+
+    Then the executor's own threads are freed, which the interpreter joins at exit: a worker killed while it wrote
+    its result leaves a partial message on which the manager thread would wait forever (this process holds the
+    pipe's write end too, so no end of file comes), and the queue's feeder may be blocked writing a chunk's spec
+    (about 74 kB, more than a pipe holds) to workers that are gone. Closing this process's write end of the results
+    and read end of the calls ends both (end of file; broken pipe), as CPython does for a pool it finds broken.
+    """
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    ends = [getattr(getattr(pool, queue, None), end, None)        # taken before shutdown() drops the queues
+            for queue, end in (("_result_queue", "_writer"), ("_call_queue", "_reader"))]
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
@@ -158,6 +168,10 @@ def terminate(pool: ProcessPoolExecutor) -> None:
         if p.is_alive():
             p.kill()
             p.join(timeout=5)
+    for conn in ends:
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
 
 
 def choose_executor(spec: RunSpec, n_chunks: int) -> Executor | UnorderedExecutor:

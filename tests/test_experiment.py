@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 
 from sim.experiment import all_outcomes, chunk_plan, iter_replicas_one_by_one, run_chunk, run_experiment, LocalPool, \
@@ -164,3 +167,30 @@ def test_all_outcomes_are_the_replicas_of_the_chunked_run():
     for name, col in together.items():
         assert len(col) == 600
         np.testing.assert_array_equal(col, np.concatenate([r.outcomes[name] for r in chunked]), err_msg=name)
+
+
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_terminate_frees_a_manager_thread_stuck_on_a_partial_result():
+    """A worker killed while it wrote its result leaves half a message in the results pipe; the executor's manager
+    thread then waits for the rest forever, and the interpreter joins that thread at exit (a run that printed
+    'interrupted' and never exited). Made certain here: half a message is written by hand while a worker sleeps."""
+    import multiprocessing
+    import struct
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.experiment import terminate
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool.submit(_sleep, 60)
+    time.sleep(0.5)                                     # the worker runs; the manager thread waits on the pipes
+    writer = pool._result_queue._writer
+    os.write(writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)     # a header and 10 of its 1,000 bytes
+    manager = pool._executor_manager_thread
+    time.sleep(0.5)
+    assert manager.is_alive()                           # reading the message, blocked
+    terminate(pool)
+    manager.join(timeout=20)
+    assert not manager.is_alive()

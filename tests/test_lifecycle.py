@@ -106,7 +106,11 @@ def test_a_signal_ends_the_run_and_its_workers(tmp_path, sig):
     workers = children(proc.pid)
     assert len(workers) == 2
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)   # a run that ignored the signal would finish: a clear failure below
+    try:
+        _, err = proc.communicate(timeout=120)   # a run that ignored the signal would finish: a clear failure below
+    except subprocess.TimeoutExpired:
+        proc.kill()                              # no process left behind by a failing test
+        raise
     wait_for(lambda: all(gone(w) for w in workers), timeout=30, what="the workers to end")
     if sig == signal.SIGKILL:
         assert run_status(run_dir) == "dead"
