@@ -25,5 +25,4 @@ from sim.run import CLOCK  # noqa: E402
 
 if __name__ == "__main__":
     CLOCK["start"] = _started
-    signal.signal(signal.SIGINT, signal.default_int_handler)   # from here sim.cli.main makes Ctrl-C one line
     main()

@@ -466,16 +466,6 @@ def widen_inherited(data: dict[str, Any]) -> list[str]:
     return out
 
 
-def case_set_paths(case: Case) -> set[str]:
-    """The knowledge-base paths (``actors.iran.resolve``, ``world.stockpile_60``) whose value the case sets."""
-    from sim.worldstate import KNOWLEDGE_WORLD
-
-    out = {p.removeprefix("knowledge.") for p in case.sources if p.startswith(("knowledge.actors.",
-                                                                                 "knowledge.relations."))}
-    out |= {f"world.{key}" for path, (key, _) in KNOWLEDGE_WORLD.items() if f"world.{path}" in case.sources}
-    return out
-
-
 def engine_config(case: Case, base: dict[str, Any], *, inherited: str = "base", **run: Any) -> dict[str, Any]:
     """The composed config for a case: the plain default config ``base`` (Hydra's composition with the status-quo
     scenario), every knowledge-base value's source replaced by the inherited-assumption note (with ``inherited=

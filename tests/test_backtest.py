@@ -147,10 +147,20 @@ def test_inherited_base_is_the_default_config_byte_for_byte():
     assert build_parser().parse_args(["backtest"]).inherited == "base"
 
 
+def case_set_paths(case) -> set[str]:
+    """The knowledge-base paths (``actors.iran.resolve``, ``world.stockpile_60``) whose value the case sets."""
+    from sim.worldstate import KNOWLEDGE_WORLD
+
+    out = {p.removeprefix("knowledge.") for p in case.sources if p.startswith(("knowledge.actors.",
+                                                                                 "knowledge.relations."))}
+    out |= {f"world.{key}" for path, (key, _) in KNOWLEDGE_WORLD.items() if f"world.{path}" in case.sources}
+    return out
+
+
 def test_inherited_wide_changes_exactly_the_values_the_case_does_not_set():
     """Every knowledge-base value the case inherits spans its type's whole range (uniform), except the types left
     inherited; every value the case sets itself, and everything outside the knowledge base, is unchanged."""
-    from sim.cases import LEFT_INHERITED, MODE_KEPT, case_set_paths, composed_knowledge, engine_config
+    from sim.cases import LEFT_INHERITED, MODE_KEPT, composed_knowledge, engine_config
 
     case = load_case(APRIL)
     base = engine_config(case, bt.base_config(), n_runs=64, seed=3)

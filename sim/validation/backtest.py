@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.cases import Case, Question, check_inherited, engine_config
+from sim.cases import Case, Question, engine_config
 from sim.validation import scores as sc
 
 #: The ICB group whose rates are the climatology: crises in which Iran was an actor (20 crises, 48 actor records;
@@ -321,8 +321,8 @@ def evaluate(cases: list[Case], *, n_runs: int = 4096, seed: int = 20250311, n_b
              climatology_group: str = CLIMATOLOGY_GROUP, inherited: str = "base") -> dict[str, Any]:
     """Forecast and score every question of every case; the JSON document of ``python -m sim.validate backtest``.
     ``inherited``: what the knowledge-base values a case does not set are (:data:`sim.cases.INHERITED`: the
-    shared base's, or their scales' whole ranges for the look-ahead sensitivity); recorded in ``settings``."""
-    check_inherited(inherited)
+    shared base's, or their scales' whole ranges for the look-ahead sensitivity; checked by
+    :func:`sim.cases.engine_config`); recorded in ``settings``."""
     clim = load_climatology(data_dir, climatology_group)
     doc_cases: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
